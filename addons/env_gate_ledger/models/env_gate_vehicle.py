@@ -1,0 +1,155 @@
+"""The vehicle register: transport trucks (进出厂) and in-plant vehicles (厂内)."""
+from odoo import _, api, fields, models
+
+from ..hj1321 import codes, consistency, plates, vin as vin_rules
+from ..hj1321.errors import Hj1321Error
+from .common import bilingual, code_selection, validation_error
+
+
+class EnvGateVehicle(models.Model):
+    _name = 'env.gate.vehicle'
+    _description = 'Vehicle'
+    _inherit = ['mail.thread']
+    _order = 'plate, internal_code'
+    _rec_name = 'display_plate'
+
+    category = fields.Selection(
+        [('transport', 'Transport (in and out)'), ('in_plant', 'In-plant')], 'Category',
+        required=True, default='transport', track_visibility='onchange')
+    plate = fields.Char('Plate', size=16, track_visibility='onchange',
+                        help='Stored as its normalised key: upper case, no separators, '
+                             'province character kept.')
+    plate_kind = fields.Char('Plate Kind', compute='_compute_plate_kind', store=True)
+    plate_color = fields.Selection(code_selection('plate_color'), 'Plate Colour',
+                                   track_visibility='onchange')
+    internal_code = fields.Char('Env. Registration / Internal No.', size=32,
+                                help='环保登记编码 or the plant\'s own number (in-plant vehicles).')
+    display_plate = fields.Char('Vehicle', compute='_compute_display_plate', store=True)
+    vin = fields.Char('VIN', size=17, track_visibility='onchange')
+    vehicle_type = fields.Selection(code_selection('vehicle_type'), 'Vehicle Type')
+    registration_date = fields.Date('Registration Date')
+    production_date = fields.Date('Production Date')
+    brand_model = fields.Char('Brand / Model', size=100)
+    engine_model = fields.Char('Engine Model', size=32)
+    engine_maker = fields.Char('Engine Manufacturer', size=32)
+    engine_no = fields.Char('Engine No.', size=32)
+    fuel_type = fields.Selection(code_selection('fuel_type'), 'Fuel', track_visibility='onchange')
+    emission_stage = fields.Selection(code_selection('emission_stage'), 'Emission Stage',
+                                      track_visibility='onchange')
+    use_nature = fields.Selection(code_selection('use_nature'), 'Use Nature')
+    networked = fields.Selection(code_selection('networked'), 'OBD Networked', default='0')
+    fleet_name = fields.Char('Fleet / Haulier', size=100,
+                             help='车队名称: own fleet, individual owner or haulier licence name.')
+    owner = fields.Char('Owner (Unit)', size=100)
+    partner_id = fields.Many2one('res.partner', 'Haulier / Supplier')
+    picture_list = fields.Binary('Emission Information List (随车清单)', attachment=True)
+    picture_license = fields.Binary('Driving Licence (行驶证)', attachment=True)
+    clean = fields.Boolean('China V+ / New Energy', compute='_compute_clean', store=True)
+    warnings = fields.Text('Consistency Warnings', compute='_compute_warnings')
+    missing = fields.Char('Missing for the Ledger', compute='_compute_missing')
+    passage_ids = fields.One2many('env.gate.passage', 'vehicle_id', 'Passages')
+    passage_count = fields.Integer(compute='_compute_passage_count')
+    company_id = fields.Many2one('res.company', 'Company', required=True,
+                                 default=lambda self: self.env.user.company_id)
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        ('plate_company_uniq', 'unique(company_id, plate)', 'This plate is already registered.'),
+        ('vin_company_uniq', 'unique(company_id, vin)', 'This VIN is already registered.'),
+    ]
+
+    @api.depends('plate')
+    def _compute_plate_kind(self):
+        for vehicle in self:
+            vehicle.plate_kind = plates.classify_plate(vehicle.plate) if vehicle.plate else False
+
+    @api.depends('plate', 'internal_code')
+    def _compute_display_plate(self):
+        for vehicle in self:
+            vehicle.display_plate = vehicle.plate or vehicle.internal_code or _('(no plate)')
+
+    @api.depends('emission_stage', 'fuel_type')
+    def _compute_clean(self):
+        for vehicle in self:
+            vehicle.clean = codes.is_v_plus_or_new_energy(vehicle.emission_stage, vehicle.fuel_type)
+
+    @api.depends('plate_kind', 'plate_color', 'fuel_type', 'emission_stage')
+    def _compute_warnings(self):
+        lang = self.env.context.get('lang')
+        for vehicle in self:
+            found = consistency.check_vehicle(
+                plate_kind=vehicle.plate_kind or None, plate_color=vehicle.plate_color or None,
+                fuel=vehicle.fuel_type or None, stage=vehicle.emission_stage or None)
+            vehicle.warnings = '\n'.join(
+                bilingual(w.message_zh, w.message_en, lang) for w in found) or False
+
+    def _compute_missing(self):
+        for vehicle in self:
+            missing = []
+            if not vehicle.vin:
+                missing.append(_('VIN'))
+            if not vehicle.emission_stage:
+                missing.append(_('Emission Stage'))
+            if not vehicle.fuel_type:
+                missing.append(_('Fuel'))
+            if not (vehicle.picture_list or vehicle.picture_license):
+                missing.append(_('Emission Information List or Driving Licence picture'))
+            vehicle.missing = ', '.join(missing) or False
+
+    def _compute_passage_count(self):
+        data = self.env['env.gate.passage'].read_group(
+            [('vehicle_id', 'in', self.ids)], ['vehicle_id'], ['vehicle_id'])
+        counts = {d['vehicle_id'][0]: d['vehicle_id_count'] for d in data}
+        for vehicle in self:
+            vehicle.passage_count = counts.get(vehicle.id, 0)
+
+    @api.constrains('plate', 'internal_code', 'category')
+    def _check_identity(self):
+        for vehicle in self:
+            if not vehicle.plate and not (vehicle.category == 'in_plant' and vehicle.internal_code):
+                raise validation_error(Hj1321Error(
+                    'vehicle.identity',
+                    '运输车辆必须填写车牌号；厂内车辆须填写车牌号或环保登记编码/内部编号。',
+                    'A transport vehicle needs a plate; an in-plant vehicle needs a plate or '
+                    'an environmental registration / internal number.'), self.env)
+
+    @api.model
+    def _normalise_vals(self, vals):
+        """Validate and normalise identity fields before anything is written."""
+        vals = dict(vals)
+        try:
+            if vals.get('plate'):
+                vals['plate'], _kind = plates.validate_plate(vals['plate'])
+            if vals.get('vin'):
+                vals['vin'] = vin_rules.validate_vin(vals['vin'])
+        except Hj1321Error as exc:
+            raise validation_error(exc, self.env)
+        return vals
+
+    @api.model
+    def create(self, vals):
+        return super(EnvGateVehicle, self).create(self._normalise_vals(vals))
+
+    @api.multi
+    def write(self, vals):
+        return super(EnvGateVehicle, self).write(self._normalise_vals(vals))
+
+    @api.onchange('plate')
+    def _onchange_plate(self):
+        if self.plate and not self.plate_color:
+            kind = plates.classify_plate(plates.normalize_plate(self.plate))
+            colors = plates.expected_colors(kind) if kind else set()
+            if len(colors) == 1:
+                self.plate_color = next(iter(colors))
+
+    @api.multi
+    def action_view_passages(self):
+        self.ensure_one()
+        action = self.env.ref('env_gate_ledger.env_gate_passage_action').read()[0]
+        action['domain'] = [('vehicle_id', '=', self.id)]
+        action['context'] = {}
+        return action
+
+    @api.model
+    def _find_by_plate(self, plate_key, company):
+        return self.search([('plate', '=', plate_key), ('company_id', '=', company.id)], limit=1)

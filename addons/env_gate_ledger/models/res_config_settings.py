@@ -1,0 +1,16 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = 'res.config.settings'
+
+    env_gate_dedup_window = fields.Integer(
+        'Same-passage window (s)', default=60,
+        config_parameter='env_gate.dedup_window',
+        help='Reads of the same plate on the same lane within this many seconds are one passage.')
+    env_gate_low_confidence = fields.Integer(
+        'Low-confidence threshold', default=85,
+        config_parameter='env_gate.low_confidence',
+        help='Plate reads below this confidence (0-100) are flagged for a person to confirm.')
+    env_gate_enterprise_code = fields.Char(
+        related='company_id.env_gate_enterprise_code', readonly=False)

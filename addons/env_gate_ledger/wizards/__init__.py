@@ -1,0 +1,3 @@
+from . import env_gate_manual_entry
+from . import env_gate_verify
+from . import env_gate_lane_token

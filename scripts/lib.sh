@@ -1,0 +1,138 @@
+# Shared setup for run.sh and test.sh: find Python 3.7, keep the virtualenv, lessc and
+# PostgreSQL ready. Sourced, not run. Every step is idempotent and skips work already done.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE="$ROOT/.state"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+mkdir -p "$STATE"
+
+log() { printf '\033[1m[env_gate]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[env_gate] %s\033[0m\n' "$*" >&2; exit 1; }
+
+find_python37() {
+    local c
+    for c in "${PYTHON37:-}" \
+             "$(command -v pyenv >/dev/null 2>&1 && echo "$(pyenv root)/versions/3.7.16/bin/python3.7")" \
+             "$HOME/.pyenv/versions/3.7.16/bin/python3.7" \
+             /root/.pyenv/versions/3.7.16/bin/python3.7 \
+             "$(ls -d "$HOME"/.pyenv/versions/3.7.*/bin/python3.7 2>/dev/null | tail -n1)" \
+             "$(command -v python3.7 || true)"; do
+        [ -n "$c" ] && [ -x "$c" ] && "$c" -c 'import sys; assert sys.version_info[:2] == (3, 7)' 2>/dev/null \
+            && { echo "$c"; return 0; }
+    done
+    die "Python 3.7 not found. Odoo 11 needs exactly 3.7 (see ../shared/PLATFORM.md).
+Install it (e.g. 'pyenv install 3.7.16') or set PYTHON37=/path/to/python3.7."
+}
+
+# Debian packages: libzbar0 for pyzbar, wkhtmltopdf for PDF reports, npm for lessc.
+ensure_debs() {
+    local missing=() p
+    for p in libzbar0 wkhtmltopdf; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    ((${#missing[@]})) || return 0
+    if [ "$(id -u)" = 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        log "warning: missing Debian packages ${missing[*]} (run as root or: sudo apt-get install ${missing[*]})"
+    fi
+}
+
+ensure_venv() {
+    local want have
+    want=$(sha256sum "$ROOT/requirements.txt" | cut -c1-16)
+    have=$(cat "$VENV/.req-hash" 2>/dev/null || true)
+    [ "$want" = "$have" ] && [ -x "$PY" ] && return 0
+    if [ ! -x "$PY" ]; then
+        log "creating the Python 3.7 virtualenv in .venv"
+        "$(find_python37)" -m venv "$VENV"
+    fi
+    log "installing pinned dependencies (about 2 minutes the first time)"
+    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt" 2>&1 \
+        | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+    "$PY" -c 'import odoo, psycopg2, pyzbar.pyzbar, serial, zeep, jsonschema, pytest_odoo' \
+        || die "the virtualenv is incomplete; see the pip output above"
+    echo "$want" > "$VENV/.req-hash"
+}
+
+ensure_lessc() {
+    local bin="$STATE/node/node_modules/.bin"
+    if [ ! -x "$bin/lessc" ]; then
+        command -v npm >/dev/null || die "npm is missing: apt-get install npm"
+        log "installing lessc 3.9.0 (the Odoo 11 web client compiles LESS with it)"
+        mkdir -p "$STATE/node"
+        (cd "$STATE/node" && npm install --silent --no-audit --no-fund --prefix . less@3.9.0 >/dev/null)
+    fi
+    export PATH="$bin:$PATH"
+}
+
+# PostgreSQL: the caller's PG* settings when they answer; else the machine's cluster
+# (as root); else a private cluster in .state/pg owned by the current user.
+ensure_postgres() {
+    if [ -n "${PGHOST:-}" ] && pg_isready -q -h "$PGHOST" -p "${PGPORT:-5432}" 2>/dev/null \
+        && psql -h "$PGHOST" -p "${PGPORT:-5432}" -U "${PGUSER:-$USER}" -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+        DB_ARGS=(--db_host="$PGHOST" --db_port="${PGPORT:-5432}" --db_user="${PGUSER:-$(id -un)}")
+        [ -n "${PGPASSWORD:-}" ] && DB_ARGS+=(--db_password="$PGPASSWORD")
+        return 0
+    fi
+    unset PGHOST PGPORT
+    if [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null; then
+        local ver
+        ver=$(pg_lsclusters -h 2>/dev/null | awk '{print $1; exit}')
+        [ -n "$ver" ] || die "no PostgreSQL cluster on this machine: apt-get install postgresql"
+        pg_lsclusters -h | awk '{print $4}' | head -n1 | grep -q online \
+            || { log "starting PostgreSQL $ver"; pg_ctlcluster "$ver" main start; }
+        for _ in $(seq 30); do pg_isready -q && break; sleep 0.5; done
+        su postgres -c "psql -Atc \"select 1 from pg_roles where rolname='root'\"" | grep -q 1 \
+            || su postgres -c "createuser --createdb --superuser root"
+        DB_ARGS=(--db_user=root)
+        export PGUSER=root
+        return 0
+    fi
+    local bindir data="$STATE/pg" port="${GATE_PG_PORT:-54329}"
+    bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+    [ -n "$bindir" ] || die "PostgreSQL is not installed: sudo apt-get install postgresql"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "initialising a private PostgreSQL cluster in .state/pg"
+        "$bindir/initdb" -D "$data" -U "$(id -un)" --auth=trust -E UTF8 >/dev/null
+    fi
+    if ! "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        "$bindir/pg_ctl" -D "$data" -l "$STATE/pg.log" -w \
+            -o "-p $port -k $data -c listen_addresses=''" start >/dev/null
+    fi
+    export PGHOST="$data" PGPORT="$port"
+    DB_ARGS=(--db_host="$data" --db_port="$port" --db_user="$(id -un)")
+}
+
+# .state/odoo.conf = odoo.conf plus this machine's database settings, so that Odoo,
+# pytest-odoo and the system tests all read one file.
+write_conf() {
+    CONF="$STATE/odoo.conf"
+    {
+        grep -vE '^(addons_path|data_dir|db_[a-z]+) *=' "$ROOT/odoo.conf"
+        local a
+        for a in "${DB_ARGS[@]}"; do
+            a=${a#--}; printf '%s = %s\n' "${a%%=*}" "${a#*=}"
+        done
+        printf 'addons_path = %s\n' "$ROOT/addons"
+        printf 'data_dir = %s\n' "$STATE/filestore"
+    } > "$CONF"
+}
+
+odoo() { "$PY" "$ROOT/bin/odoo" -c "$CONF" "$@"; }
+
+db_exists() { psql -d postgres -Atc "select 1 from pg_database where datname='$1'" | grep -q 1; }
+
+setup_all() {
+    ensure_debs
+    ensure_venv
+    ensure_lessc
+    ensure_postgres
+    write_conf
+    cd "$ROOT"
+}
