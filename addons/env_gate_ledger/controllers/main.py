@@ -11,10 +11,24 @@ from ..hj1321.errors import Hj1321Error
 _logger = logging.getLogger(__name__)
 
 
+API_PREFIX = '/env_gate/api/'
+_get_request = http.Root.get_request
+
+
+def _get_api_request(self, httprequest):
+    """Odoo 11 turns every application/json body into a JSON-RPC request; gate boxes post
+    plain JSON, so our API paths stay plain HTTP requests."""
+    if httprequest.path.startswith(API_PREFIX):
+        return http.HttpRequest(httprequest)
+    return _get_request(self, httprequest)
+
+
+http.Root.get_request = _get_api_request
+
+
 def _json(body, status=200):
-    return request.make_response(
-        json.dumps(body, ensure_ascii=False),
-        headers=[('Content-Type', 'application/json; charset=utf-8')], status=status)
+    return http.Response(json.dumps(body, ensure_ascii=False), status=status,
+                         content_type='application/json; charset=utf-8')
 
 
 class GateApi(http.Controller):

@@ -92,6 +92,7 @@ class EnvGateChainMixin(models.AbstractModel):
 
     @api.multi
     def unlink(self):
+        self.check_access_rights('unlink')
         raise UserError(_(
             'Ledger records are never deleted; the regulation requires keeping them for at '
             'least 24 months.\n台账记录不可删除，按规定须至少保存24个月。'))

@@ -42,7 +42,8 @@ class TestChain(GateCase):
                             ('琼A00000', victim.id))
         self.env.cr.execute("UPDATE env_gate_passage SET plate_key = %s WHERE id = %s",
                             ('琼A11111', passages[3].id))
-        self.env.invalidate_all()
+        self.env['env.gate.passage'].invalidate_cache()
+        self.env['env.gate.event'].invalidate_cache()
         wizard = self._verify()
         self.assertEqual(wizard.state, 'broken')
         self.assertEqual(wizard.broken_res_id, victim.id)
@@ -51,7 +52,8 @@ class TestChain(GateCase):
     def test_deleted_record_in_the_database_breaks_the_chain(self):
         events = self._passages(3).mapped('event_ids').sorted('id')
         self.env.cr.execute("DELETE FROM env_gate_event WHERE id = %s", (events[1].id,))
-        self.env.invalidate_all()
+        self.env['env.gate.passage'].invalidate_cache()
+        self.env['env.gate.event'].invalidate_cache()
         wizard = self._verify('env.gate.event')
         self.assertEqual(wizard.state, 'broken')
         self.assertEqual(wizard.broken_res_id, events[2].id)
