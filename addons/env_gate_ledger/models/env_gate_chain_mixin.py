@@ -8,6 +8,8 @@ the chain, which `verify` reports.
 """
 import zlib
 
+from psycopg2.extras import execute_values
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -31,48 +33,95 @@ class EnvGateChainMixin(models.AbstractModel):
     chain_prev = fields.Char('Previous Hash', readonly=True, copy=False)
     chain_hash = fields.Char('Record Hash', readonly=True, copy=False)
 
+    @api.model
+    def _chain_value(self, name, value):
+        """One sealed value as the ORM reads it back, whichever path wrote it."""
+        ftype = self._fields[name].type
+        if ftype == 'many2one':
+            return (value.id if isinstance(value, models.BaseModel) else value) or None
+        if ftype in ('one2many', 'many2many'):
+            return sorted(value.ids)
+        if ftype == 'boolean':
+            return bool(value)
+        if ftype in ('float', 'monetary'):
+            return float(value or 0.0)
+        if ftype == 'integer':
+            return int(value or 0)
+        return value if value not in (False, None, '') else None
+
+    @api.model
+    def _chain_payload_from(self, values):
+        """The sealed content of a row given as a dict of column values."""
+        return {name: self._chain_value(name, values.get(name)) for name in self._chain_fields}
+
     def _chain_payload(self):
-        """The sealed content of one record, as plain JSON-able values."""
+        """The sealed content of one stored record."""
         self.ensure_one()
-        payload = {}
-        for name in self._chain_fields:
-            field = self._fields[name]
-            value = self[name]
-            if field.type == 'many2one':
-                value = value.id or None
-            elif field.type in ('one2many', 'many2many'):
-                value = sorted(value.ids)
-            elif field.type != 'boolean' and value is False:
-                value = None
-            payload[name] = value
-        return payload
+        return {name: self._chain_value(name, self[name]) for name in self._chain_fields}
 
     def _chain_lock_key(self):
         return zlib.crc32(self._table.encode()) & 0x7fffffff
 
-    def _chain_seal(self):
-        """Append these new records to their company's chain, in id order.
+    def _chain_head(self, company_id):
+        """Lock this table's chain for the company; return its last (seq, hash).
 
         A transaction-scoped advisory lock per table and company serialises sealing, so
         two workers ingesting at once still build one unbroken chain.
         """
         cr = self.env.cr
+        cr.execute('SELECT pg_advisory_xact_lock(%s, %s)', (self._chain_lock_key(), company_id))
+        cr.execute('SELECT chain_seq, chain_hash FROM "%s" '
+                   'WHERE company_id = %%s AND chain_seq IS NOT NULL '
+                   'ORDER BY chain_seq DESC LIMIT 1' % self._table, (company_id,))
+        row = cr.fetchone()
+        return row if row else (0, chain.GENESIS)
+
+    def _chain_seal(self):
+        """Append records just created through the ORM to their company's chain."""
+        cr = self.env.cr
         for company in self.mapped('company_id'):
-            records = self.filtered(lambda r: r.company_id == company).sorted('id')
-            cr.execute('SELECT pg_advisory_xact_lock(%s, %s)',
-                       (self._chain_lock_key(), company.id))
-            cr.execute('SELECT chain_seq, chain_hash FROM "%s" '
-                       'WHERE company_id = %%s AND chain_seq IS NOT NULL '
-                       'ORDER BY chain_seq DESC LIMIT 1' % self._table, (company.id,))
-            row = cr.fetchone()
-            seq, prev = row if row else (0, chain.GENESIS)
-            for record in records:
+            seq, prev = self._chain_head(company.id)
+            for record in self.filtered(lambda r: r.company_id == company).sorted('id'):
                 seq += 1
                 digest = chain.chain_hash(prev, record._chain_payload())
                 cr.execute('UPDATE "%s" SET chain_seq = %%s, chain_prev = %%s, chain_hash = %%s '
                            'WHERE id = %%s' % self._table, (seq, prev, digest, record.id))
                 prev = digest
         self.invalidate_cache(list(CHAIN_COLUMNS), self.ids)
+
+    @api.model
+    def _chain_reserve_ids(self, count):
+        """Ids for rows about to be inserted, so rows of one batch can refer to each other."""
+        self.env.cr.execute("SELECT nextval('%s_id_seq') FROM generate_series(1, %%s)"
+                            % self._table, (count,))
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _chain_insert(self, company_id, rows):
+        """Insert complete rows (column -> value, with 'id') in order, sealed, in one query.
+
+        The ingestion hot path: the ORM's create() costs about 10 ms per passage, this
+        about 0.3 ms. Rows must carry every stored field, computed ones included.
+        """
+        if not rows:
+            return
+        seq, prev = self._chain_head(company_id)
+        now, uid = fields.Datetime.now(), self.env.uid
+        columns = sorted(set().union(*rows) | {'company_id', 'create_uid', 'create_date',
+                                               'write_uid', 'write_date'} | set(CHAIN_COLUMNS))
+        values = []
+        for row in rows:
+            row = dict(row, company_id=company_id, create_uid=uid, create_date=now,
+                       write_uid=uid, write_date=now)
+            seq += 1
+            digest = chain.chain_hash(prev, self._chain_payload_from(row))
+            row.update(chain_seq=seq, chain_prev=prev, chain_hash=digest)
+            prev = digest
+            values.append(tuple(row.get(column) for column in columns))
+        query = 'INSERT INTO "%s" (%s) VALUES %%s' % (
+            self._table, ', '.join('"%s"' % column for column in columns))
+        execute_values(self.env.cr._obj, query, values, page_size=500)
+        self.invalidate_cache(ids=[row['id'] for row in rows])
 
     @api.model
     def create(self, vals):

@@ -1,15 +1,12 @@
 """Raw device events, stored as received (append-only, hash-chained), and ingestion."""
 import base64
 import json
-import logging
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import api, fields, models
 
 from ..hj1321 import events as event_rules
 from ..hj1321.errors import Hj1321Error
-
-_logger = logging.getLogger(__name__)
+from .env_gate_passage import DECISIONS
 
 EVENT_TYPES = [('plate', 'Plate Read'), ('weight', 'Weight'), ('qr', 'QR Code'),
                ('manual_lift', 'Manual Lift'), ('heartbeat', 'Heartbeat')]
@@ -56,67 +53,99 @@ class EnvGateEvent(models.Model):
     def _ingest(self, lane, raw_events):
         """Store and process a batch of events sent with `lane`'s token.
 
-        Called by the HTTP endpoint. Each event is handled in its own savepoint so that one
-        bad event is rejected with its reason while the others are kept. Returns one result
-        dict per event, in order.
+        Called by the HTTP endpoint. Returns one result per event, in order: accepted (with
+        the passage serial for plate reads), duplicate (already received: never stored
+        twice) or rejected (with a code and a reason in both languages; the rest of the
+        batch is still kept). Lookups happen once per batch and each table gets one insert.
         """
-        results = []
-        seen = set()
-        for raw in raw_events:
-            event_id = raw.get('event_id') if isinstance(raw, dict) else None
+        cr = self.env.cr
+        results, parsed = [None] * len(raw_events), []
+        for index, raw in enumerate(raw_events):
             try:
-                with self.env.cr.savepoint():
-                    results.append(self._ingest_one(lane, raw, seen))
+                event = event_rules.parse_event(raw)
+                if event.lane != lane.code:
+                    raise Hj1321Error(
+                        'event.wrong_lane',
+                        '事件属于车道 %s，但令牌属于车道 %s' % (event.lane, lane.code),
+                        'the event names lane %s but the token belongs to lane %s'
+                        % (event.lane, lane.code))
+                direction = event.direction or (
+                    lane.direction if lane.direction in ('1', '2') else None)
+                if event.type == 'plate' and not direction:
+                    raise Hj1321Error(
+                        'event.no_direction',
+                        '车道 %s 为双向车道，事件必须给出进出方向 direction（in/out）' % lane.code,
+                        'lane %s is two-way: the event must say its direction (in/out)' % lane.code)
+                parsed.append((index, event._replace(direction=direction)))
             except Hj1321Error as exc:
-                results.append({'event_id': event_id, 'status': 'rejected', 'code': exc.code,
-                                'reason': exc.message_en, 'reason_zh': exc.message_zh})
-            except (UserError, ValidationError) as exc:
-                results.append({'event_id': event_id, 'status': 'rejected', 'code': 'invalid',
-                                'reason': exc.name})
-        lane.sudo().write({'last_event_time': fields.Datetime.now()})
+                results[index] = {
+                    'event_id': raw.get('event_id') if isinstance(raw, dict) else None,
+                    'status': 'rejected', 'code': exc.code, 'reason': exc.message_en,
+                    'reason_zh': exc.message_zh}
+        known = {}
+        if parsed:
+            cr.execute('SELECT e.sender_event_id, p.name FROM env_gate_event e '
+                       'LEFT JOIN env_gate_passage p ON p.id = e.passage_id '
+                       'WHERE e.lane_id = %s AND e.sender_event_id IN %s',
+                       (lane.id, tuple(e.event_id for _i, e in parsed)))
+            known = dict(cr.fetchall())
+        fresh = []
+        for index, event in parsed:
+            if event.event_id in known:
+                results[index] = {'event_id': event.event_id, 'status': 'duplicate',
+                                  'passage': known[event.event_id]}
+            else:
+                known[event.event_id] = None
+                fresh.append((index, event))
+        reads = [(index, event) for index, event in fresh if event.type == 'plate']
+        passages = dict(zip([index for index, _e in reads], self.env['env.gate.passage']._ingest_reads(
+            lane, [self._read_of(event) for _i, event in reads])))
+        names = dict(self.env['env.gate.passage'].browse(
+            {pid for pid, _opened in passages.values()}).mapped(lambda p: (p.id, p.name)))
+        received = fields.Datetime.now()
+        rows, repeat_pictures = [], {}
+        for (index, event), event_pk in zip(fresh, self._chain_reserve_ids(len(fresh))):
+            passage_id, opened = passages.get(index, (None, None))
+            rows.append({
+                'id': event_pk, 'lane_id': lane.id, 'gate_id': lane.gate_id.id,
+                'sender_event_id': event.event_id, 'event_type': event.type,
+                'event_time': fields.Datetime.to_string(event.time_utc), 'received_at': received,
+                'plate_raw': event.plate_raw or None, 'plate_key': event.plate_key or None,
+                'plate_color': event.plate_color, 'confidence': event.confidence,
+                'direction': event.direction,
+                'payload': json.dumps(event_rules.strip_pictures(raw_events[index], event.pictures),
+                                      ensure_ascii=False),
+                'passage_id': passage_id,
+                'outcome': 'stored' if passage_id is None else ('passage' if opened else 'repeat'),
+            })
+            if passage_id and not opened and event.pictures:
+                repeat_pictures[event_pk] = event.pictures
+            results[index] = {'event_id': event.event_id, 'status': 'accepted'}
+            if passage_id:
+                results[index]['passage'] = names[passage_id]
+        self._chain_insert(lane.company_id.id, rows)
+        self._attach_repeat_pictures(repeat_pictures)
+        cr.execute('UPDATE env_gate_lane SET last_event_time = %s WHERE id = %s',
+                   (received, lane.id))
+        lane.invalidate_cache(['last_event_time'], lane.ids)
         return results
 
     @api.model
-    def _ingest_one(self, lane, raw, seen):
-        parsed = event_rules.parse_event(raw)
-        if parsed.lane != lane.code:
-            raise Hj1321Error(
-                'event.wrong_lane',
-                '事件属于车道 %s，但令牌属于车道 %s' % (parsed.lane, lane.code),
-                'the event names lane %s but the token belongs to lane %s' % (parsed.lane, lane.code))
-        key = (lane.id, parsed.event_id)
-        existing = key not in seen and self.search(
-            [('lane_id', '=', lane.id), ('sender_event_id', '=', parsed.event_id)], limit=1)
-        if key in seen or existing:
-            return {'event_id': parsed.event_id, 'status': 'duplicate',
-                    'passage': existing.passage_id.name if existing else None}
-        seen.add(key)
-        payload = json.dumps(event_rules.strip_pictures(raw, parsed.pictures), ensure_ascii=False)
-        event = self.create({
-            'lane_id': lane.id,
-            'company_id': lane.company_id.id,
-            'sender_event_id': parsed.event_id,
-            'event_type': parsed.type,
-            'event_time': fields.Datetime.to_string(parsed.time_utc),
-            'received_at': fields.Datetime.now(),
-            'plate_raw': parsed.plate_raw or False,
-            'plate_key': parsed.plate_key or False,
-            'plate_color': parsed.plate_color or False,
-            'confidence': parsed.confidence if parsed.confidence is not None else False,
-            'direction': parsed.direction or False,
-            'payload': payload,
-        })
-        for kind, data in parsed.pictures.items():
-            self.env['ir.attachment'].create({
-                'name': '%s.jpg' % kind, 'datas_fname': '%s.jpg' % kind,
-                'res_model': self._name, 'res_id': event.id,
-                'datas': base64.b64encode(data),
-            })
-        result = {'event_id': parsed.event_id, 'status': 'accepted'}
-        if parsed.type == 'plate':
-            passage, opened = self.env['env.gate.passage']._from_plate_event(lane, parsed, event)
-            event.write({'passage_id': passage.id, 'outcome': 'passage' if opened else 'repeat'})
-            result['passage'] = passage.name
-        else:
-            event.write({'outcome': 'stored'})
-        return result
+    def _read_of(self, event):
+        return {
+            'time': event.time_utc, 'plate_raw': event.plate_raw, 'plate_key': event.plate_key,
+            'plate_kind': event.plate_kind, 'plate_color': event.plate_color,
+            'confidence': event.confidence, 'direction': event.direction,
+            'decision': DECISIONS.get(event.decision) or ('1' if event.plate_key else '4'),
+            'reason': event.reason, 'pictures': event.pictures, 'source': 'device',
+        }
+
+    @api.model
+    def _attach_repeat_pictures(self, pictures):
+        """A repeat read's pictures stay with its own event: nothing a camera sent is lost."""
+        Attachment = self.env['ir.attachment'].sudo()
+        for event_id, by_kind in pictures.items():
+            for kind, data in by_kind.items():
+                Attachment.create({'name': '%s.jpg' % kind, 'datas_fname': '%s.jpg' % kind,
+                                   'res_model': self._name, 'res_id': event_id,
+                                   'datas': base64.b64encode(data)})

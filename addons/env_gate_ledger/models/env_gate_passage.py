@@ -6,16 +6,20 @@ matches, the exit that closed it, the cargo from the weighbridge, a person's rev
 derived state, set by the system or by a correction record, never by editing the seal.
 """
 import base64
+import collections
 import datetime
 import hashlib
 
+import pytz
+
 from odoo import _, api, fields, models
 
-from ..hj1321 import plates
-from ..hj1321.errors import Hj1321Error
 from .common import code_selection
 
 DECISIONS = {'pass': '1', 'refuse': '2', 'manual': '3', 'unrecognised': '4'}
+LIFT_MODES = {'1': '2', '3': '1'}     # passed automatically: automatic lift; manual
+FLAGS = ('flag_unregistered', 'flag_low_confidence', 'flag_no_entry', 'flag_unreadable',
+         'flag_bad_plate')
 SNAPSHOT = ('emission_stage', 'fuel_type', 'vin', 'vehicle_type', 'use_nature', 'networked',
             'fleet_name', 'category', 'clean')
 PICTURES = ('front', 'body', 'plate')
@@ -33,7 +37,8 @@ class EnvGatePassage(models.Model):
                      'picture_digests', 'flag_unregistered', 'flag_low_confidence',
                      'flag_no_entry', 'flag_unreadable', 'flag_bad_plate')
 
-    name = fields.Char('Serial No.', required=True, readonly=True, copy=False, default='/')
+    name = fields.Char('Serial No.', required=True, readonly=True, copy=False,
+                       help='Barrier no. + A (in) / B (out) + local yyMMddHHmmss, as regulators expect.')
     lane_id = fields.Many2one('env.gate.lane', 'Lane', required=True, readonly=True,
                               index=True, ondelete='restrict')
     gate_id = fields.Many2one(related='lane_id.gate_id', store=True, readonly=True)
@@ -103,6 +108,10 @@ class EnvGatePassage(models.Model):
                                      readonly=True)
     pass_date = fields.Date('Date', compute='_compute_pass_date', store=True, index=True)
 
+    _sql_constraints = [
+        ('name_company_uniq', 'unique(company_id, name)', 'The passage serial must be unique.'),
+    ]
+
     @api.depends('flag_unregistered', 'flag_low_confidence', 'flag_no_entry', 'flag_unreadable',
                  'flag_bad_plate', 'reviewed', 'voided')
     def _compute_needs_review(self):
@@ -122,114 +131,178 @@ class EnvGatePassage(models.Model):
 
     @api.depends('pass_time')
     def _compute_pass_date(self):
-        # The plant works in China time; a passage at 23:30 UTC+8 belongs to that day.
+        # The plant's day, not UTC's: a passage at 07:30 in Tangshan is 23:30 UTC the day before.
+        tz = self._plant_tz()
         for passage in self:
-            local = fields.Datetime.context_timestamp(
-                passage.with_context(tz=passage.env.user.tz or 'Asia/Shanghai'),
-                fields.Datetime.from_string(passage.pass_time)) if passage.pass_time else False
-            passage.pass_date = local and local.date()
+            when = fields.Datetime.from_string(passage.pass_time) if passage.pass_time else None
+            passage.pass_date = when and pytz.utc.localize(when).astimezone(tz).date()
 
     @api.multi
     def name_get(self):
         return [(p.id, '%s %s' % (p.name, p.corrected_plate or p.plate_key or _('(unread)')))
                 for p in self]
 
-    @api.model
-    def create(self, vals):
-        if vals.get('name', '/') == '/':
-            when = vals.get('pass_time') or fields.Datetime.now()
-            vals['name'] = self.env['ir.sequence'].with_context(
-                ir_sequence_date=when[:10]).next_by_code('env.gate.passage') or '/'
-        return super(EnvGatePassage, self).create(vals)
-
     # ---- business methods -----------------------------------------------------------
 
     @api.model
-    def _vehicle_snapshot(self, vehicle):
-        return {name: (vehicle[name] if vehicle else False) for name in SNAPSHOT}
+    def _plant_tz(self):
+        return pytz.timezone(self.env['ir.config_parameter'].sudo().get_param(
+            'env_gate.tz', 'Asia/Shanghai'))
 
     @api.model
-    def _prepare_read(self, lane, direction, pass_time, plate_raw, plate_color=None,
-                      confidence=None):
-        """Values for a new passage from a plate read: vehicle, flags and the entry it closes."""
-        plate_key = plate_raw and plates.normalize_plate(plate_raw) or ''
-        kind = plates.classify_plate(plate_key) if plate_key else None
+    def _vehicle_rows(self, keys, company):
+        """Register snapshot per plate key, read in one query."""
+        if not keys:
+            return {}
+        vehicles = self.env['env.gate.vehicle'].sudo().search_read(
+            [('plate', 'in', list(keys)), ('company_id', '=', company.id)],
+            ['plate', 'plate_color'] + list(SNAPSHOT))
+        return {v['plate']: v for v in vehicles}
+
+    @api.model
+    def _ingest_reads(self, lane, reads):
+        """Turn plate reads on one lane into passages; return (passage id, opened) per read.
+
+        A read of a plate already seen on this lane within the window is a repeat of that
+        passage; an exit closes the latest open entry of the same plate; unregistered,
+        low-confidence, unreadable and exit-without-entry reads are flagged for a person.
+        Everything is looked up once per batch and written in one query per table.
+        Each read is a dict: time (naive UTC datetime), plate_raw, plate_key, plate_kind,
+        plate_color, confidence, direction ('1'/'2'), decision, reason, pictures
+        {kind: bytes}, and for manual entries source, manual_* fields, cargo_id, quantity.
+        """
+        cr = self.env.cr
         company = lane.company_id
-        vehicle = self.env['env.gate.vehicle']._find_by_plate(plate_key, company) \
-            if plate_key else self.env['env.gate.vehicle']
-        threshold = float(self.env['ir.config_parameter'].sudo().get_param(
-            'env_gate.low_confidence', 85))
-        vals = {
-            'lane_id': lane.id,
-            'company_id': company.id,
-            'direction': direction,
-            'pass_time': fields.Datetime.to_string(pass_time),
-            'plate_raw': plate_raw or False,
-            'plate_key': plate_key or False,
-            'plate_color': plate_color or (vehicle.plate_color if vehicle else False),
-            'confidence': confidence if confidence is not None else False,
-            'vehicle_id': vehicle.id,
-            'flag_unreadable': not plate_key,
-            'flag_bad_plate': bool(plate_key) and not kind,
-            'flag_unregistered': bool(plate_key) and not vehicle,
-            'flag_low_confidence': confidence is not None and confidence < threshold,
-        }
-        vals.update(self._vehicle_snapshot(vehicle))
-        if direction == '2':
-            entry = plate_key and self.search([
-                ('company_id', '=', company.id), ('direction', '=', '1'),
-                ('plate_key', '=', plate_key), ('exit_id', '=', False),
-                ('pass_time', '<=', vals['pass_time'])], order='pass_time desc, id desc', limit=1)
-            vals['entry_id'] = entry.id if entry else False
-            vals['flag_no_entry'] = not entry
-        return vals
-
-    @api.model
-    def _record(self, vals, pictures=None):
-        """Create a passage (and close its entry); pictures is {kind: bytes}."""
-        pictures = pictures or {}
-        if pictures:
-            vals['picture_digests'] = ','.join(
-                '%s:%s' % (kind, hashlib.sha256(pictures[kind]).hexdigest())
-                for kind in sorted(pictures))
-            for kind in PICTURES:
-                if kind in pictures:
-                    vals['picture_%s' % kind] = base64.b64encode(pictures[kind])
-        if vals.get('decision') in ('3',):
-            vals.setdefault('lift_mode', '1')
-        elif vals.get('decision') == '1':
-            vals.setdefault('lift_mode', '2')
-        passage = self.with_context(tracking_disable=True, mail_create_nolog=True,
-                                    mail_create_nosubscribe=True).create(vals)
-        if passage.entry_id:
-            passage.entry_id.write({'exit_id': passage.id})
-        return passage.with_context(self.env.context)
-
-    @api.model
-    def _from_plate_event(self, lane, parsed, event):
-        """The passage a device plate read belongs to: a repeat read or a new passage."""
-        direction = parsed.direction or (lane.direction if lane.direction in ('1', '2') else None)
-        if not direction:
-            raise Hj1321Error(
-                'event.no_direction',
-                '车道 %s 为双向车道，事件必须给出进出方向 direction（in/out）' % lane.code,
-                'lane %s is two-way: the event must say its direction (in/out)' % lane.code)
-        if parsed.plate_key:
-            window = int(self.env['ir.config_parameter'].sudo().get_param(
-                'env_gate.dedup_window', 60))
-            span = datetime.timedelta(seconds=window)
-            repeat = self.search([
-                ('lane_id', '=', lane.id), ('plate_key', '=', parsed.plate_key),
-                ('pass_time', '>=', fields.Datetime.to_string(parsed.time_utc - span)),
-                ('pass_time', '<=', fields.Datetime.to_string(parsed.time_utc + span)),
-            ], order='pass_time desc', limit=1)
+        params = self.env['ir.config_parameter'].sudo()
+        window = datetime.timedelta(seconds=int(params.get_param('env_gate.dedup_window', 60)))
+        threshold = float(params.get_param('env_gate.low_confidence', 85))
+        tz = self._plant_tz()
+        keys = tuple(sorted({r['plate_key'] for r in reads if r['plate_key']}))
+        recent = collections.defaultdict(list)      # key -> [(time, id)] on this lane
+        open_entries = collections.defaultdict(list)  # key -> [(time, id)] without exit
+        taken_names = set()
+        if keys:
+            times = [r['time'] for r in reads]
+            cr.execute('SELECT plate_key, pass_time, id FROM env_gate_passage '
+                       'WHERE lane_id = %s AND plate_key IN %s AND pass_time BETWEEN %s AND %s',
+                       (lane.id, keys, min(times) - window, max(times) + window))
+            # Odoo's cursor returns timestamps as text
+            for key, when, pid in cr.fetchall():
+                recent[key].append((fields.Datetime.from_string(when), pid))
+            cr.execute("SELECT plate_key, pass_time, id FROM env_gate_passage "
+                       "WHERE company_id = %s AND direction = '1' AND exit_id IS NULL "
+                       "AND plate_key IN %s", (company.id, keys))
+            for key, when, pid in cr.fetchall():
+                open_entries[key].append((fields.Datetime.from_string(when), pid))
+        vehicles = self._vehicle_rows(keys, company)
+        candidates = [self._passage_name(lane, r['direction'], r['time'], tz) for r in reads]
+        if reads:
+            # serials derive from barrier and second: only this lane's can collide
+            cr.execute('SELECT name FROM env_gate_passage WHERE lane_id = %s '
+                       'AND pass_time BETWEEN %s AND %s',
+                       (lane.id, min(r['time'] for r in reads), max(r['time'] for r in reads)))
+            taken_names = {row[0] for row in cr.fetchall()}
+        ids = iter(self._chain_reserve_ids(len(reads)))
+        rows, by_id, exits_of_old, pictures, results = [], {}, [], {}, []
+        for read, name in zip(reads, candidates):
+            key, when = read['plate_key'], read['time']
+            repeat = key and read.get('source', 'device') == 'device' and next(
+                (pid for t, pid in recent[key] if abs(t - when) <= window), None)
             if repeat:
-                return repeat, False
-        vals = self._prepare_read(lane, direction, parsed.time_utc, parsed.plate_raw,
-                                  parsed.plate_color, parsed.confidence)
-        decision = DECISIONS.get(parsed.decision) or ('4' if not parsed.plate_key else '1')
-        vals.update({'source': 'device', 'decision': decision, 'reason': parsed.reason or False})
-        return self._record(vals, parsed.pictures), True
+                results.append((repeat, False))
+                continue
+            pid = next(ids)
+            vehicle = vehicles.get(key) or {}
+            row = {
+                'id': pid, 'lane_id': lane.id, 'gate_id': lane.gate_id.id,
+                'direction': read['direction'], 'pass_time': fields.Datetime.to_string(when),
+                'pass_date': pytz.utc.localize(when).astimezone(tz).date(),
+                'plate_raw': read['plate_raw'] or None, 'plate_key': key or None,
+                'plate_color': read.get('plate_color') or vehicle.get('plate_color') or None,
+                'confidence': read.get('confidence'),
+                'source': read.get('source', 'device'), 'decision': read['decision'],
+                'reason': read.get('reason') or None,
+                'lift_mode': LIFT_MODES.get(read['decision']),
+                'manual_reason_kind': read.get('manual_reason_kind'),
+                'manual_reason': read.get('manual_reason'),
+                'manual_user_id': read.get('manual_user_id'),
+                'cargo_id': read.get('cargo_id') or None, 'quantity': read.get('quantity'),
+                'vehicle_id': vehicle.get('id'),
+                'flag_unreadable': not key,
+                'flag_bad_plate': bool(key) and not read.get('plate_kind'),
+                'flag_unregistered': bool(key) and not vehicle,
+                'flag_low_confidence': read.get('confidence') is not None
+                and read['confidence'] < threshold,
+                'flag_no_entry': False, 'reviewed': False, 'voided': False,
+            }
+            row.update({field: vehicle.get(field) or None for field in SNAPSHOT})
+            row['clean'] = bool(vehicle.get('clean'))
+            while name in taken_names:
+                name = bump(name)
+            taken_names.add(name)
+            row['name'] = name
+            if read.get('pictures'):
+                pictures[pid] = read['pictures']
+                row['picture_digests'] = ','.join(
+                    '%s:%s' % (kind, hashlib.sha256(data).hexdigest())
+                    for kind, data in sorted(read['pictures'].items()))
+            if read['direction'] == '2':
+                candidates_in = [(t, e) for t, e in open_entries.get(key, ()) if t <= when] \
+                    if key else []
+                entry = max(candidates_in, key=lambda item: (item[0], item[1]))[1] \
+                    if candidates_in else None
+                row['entry_id'] = entry
+                row['flag_no_entry'] = not entry
+                row['pair_state'] = 'paired' if entry else 'unpaired'
+                if entry:
+                    open_entries[key].remove(next(i for i in candidates_in if i[1] == entry))
+                    if entry in by_id:
+                        by_id[entry].update(exit_id=pid, pair_state='left')
+                    else:
+                        exits_of_old.append((entry, pid))
+            else:
+                row['pair_state'] = 'on_site'
+                if key:
+                    open_entries[key].append((when, pid))
+            row['needs_review'] = any(row[f] for f in FLAGS)
+            if key:
+                recent[key].append((when, pid))
+            rows.append(row)
+            by_id[pid] = row
+            results.append((pid, True))
+        self._chain_insert(company.id, rows)
+        for entry, exit_id in exits_of_old:
+            cr.execute("UPDATE env_gate_passage SET exit_id = %s, pair_state = 'left' "
+                       "WHERE id = %s", (exit_id, entry))
+        if exits_of_old:
+            self.invalidate_cache(['exit_id', 'pair_state'], [e for e, _x in exits_of_old])
+        self._attach_pictures(pictures)
+        return results
+
+    @api.model
+    def _passage_name(self, lane, direction, when, tz):
+        """Serial as regulators build it: barrier no. + A (in) / B (out) + yyMMddHHmmss."""
+        local = pytz.utc.localize(when).astimezone(tz)
+        return '%s%s%s' % (lane.barrier_no, 'A' if direction == '1' else 'B',
+                           local.strftime('%y%m%d%H%M%S'))
+
+    @api.model
+    def _attach_pictures(self, pictures):
+        """Store pictures as the passage's image fields (attachments, deduplicated by the
+        filestore); `pictures` is {passage id: {kind: bytes}}."""
+        Attachment = self.env['ir.attachment'].sudo()
+        for pid, by_kind in pictures.items():
+            for kind, data in by_kind.items():
+                field = 'picture_%s' % kind
+                if field not in self._fields:
+                    field = None
+                Attachment.create({
+                    'name': field or '%s.jpg' % kind, 'datas_fname': '%s.jpg' % kind,
+                    'res_model': self._name, 'res_id': pid, 'res_field': field,
+                    'datas': base64.b64encode(data),
+                })
+        if pictures:
+            self.invalidate_cache(['picture_%s' % k for k in PICTURES], list(pictures))
 
     @api.multi
     def action_review(self):
@@ -246,6 +319,13 @@ class EnvGatePassage(models.Model):
 
     @api.model
     def _apply_vehicle(self, vehicle):
-        vals = {'vehicle_id': vehicle.id}
-        vals.update(self._vehicle_snapshot(vehicle))
+        """Derived values when a correction links the passage to another register entry."""
+        vals = {name: (vehicle[name] if vehicle else False) for name in SNAPSHOT}
+        vals['vehicle_id'] = vehicle.id
         return vals
+
+
+def bump(name):
+    """The next free serial when two passages share a barrier and a second."""
+    base, _sep, n = name.partition('-')
+    return '%s-%d' % (base, int(n or 1) + 1)

@@ -115,6 +115,12 @@ class TestIngest(GateCase):
         self.assertEqual(payload['plate'], PLATE)
         self.assertEqual(payload['pictures']['front']['bytes'], len(JPEG))
         self.assertEqual(len(payload['pictures']['front']['sha256']), 64)
+        self.assertIn(payload['pictures']['front']['sha256'], passage.picture_digests)
+        repeat = self._event(self.lane_in, 'p2', seconds=5,
+                             pictures={'body': base64.b64encode(JPEG).decode()})
+        self.ingest(self.lane_in, repeat)
+        stored = self.Event.search([('sender_event_id', '=', 'p2')])
+        self.assertEqual(stored.outcome, 'repeat')
         attachment = self.env['ir.attachment'].search(
             [('res_model', '=', 'env.gate.event'), ('res_id', '=', stored.id)])
         self.assertEqual(base64.b64decode(attachment.datas), JPEG)

@@ -39,36 +39,31 @@ class EnvGateManualEntry(models.TransientModel):
     @api.multi
     def action_record(self):
         self.ensure_one()
+        self.env['env.gate.passage'].check_access_rights('create')
         if self.pass_time > fields.Datetime.now():
             raise UserError(_('The time of passage cannot be in the future.\n通行时间不能晚于当前时间。'))
         plate_raw = (self.plate or '').strip()
-        if plate_raw:
-            try:
-                plates.validate_plate(plate_raw)
-            except Hj1321Error as exc:
-                raise validation_error(exc, self.env)
-        elif self.reason_kind != 'unreadable':
+        if not plate_raw and self.reason_kind != 'unreadable':
             raise UserError(_('Give the plate, or choose "Plate unreadable".\n'
                               '请填写车牌号，或选择“车牌无法识别”。'))
-        Passage = self.env['env.gate.passage']
-        vals = Passage._prepare_read(self.lane_id, self.direction,
-                                     fields.Datetime.from_string(self.pass_time), plate_raw,
-                                     self.plate_color)
-        vals.update({
-            'source': 'manual',
+        try:
+            key, kind = plates.validate_plate(plate_raw) if plate_raw else ('', None)
+        except Hj1321Error as exc:
+            raise validation_error(exc, self.env)
+        passage_id, _opened = self.env['env.gate.passage']._ingest_reads(self.lane_id, [{
+            'time': fields.Datetime.from_string(self.pass_time),
+            'plate_raw': plate_raw, 'plate_key': key, 'plate_kind': kind,
+            'plate_color': self.plate_color, 'confidence': None, 'direction': self.direction,
             'decision': self.decision,
-            'manual_reason_kind': self.reason_kind,
-            'manual_reason': self.reason,
-            'manual_user_id': self.env.uid,
-            'cargo_id': self.cargo_id.id,
-            'quantity': self.quantity,
-        })
-        pictures = {'front': base64.b64decode(self.picture_front)} if self.picture_front else {}
-        passage = Passage._record(vals, pictures)
+            'pictures': {'front': base64.b64decode(self.picture_front)} if self.picture_front else {},
+            'source': 'manual', 'manual_reason_kind': self.reason_kind,
+            'manual_reason': self.reason, 'manual_user_id': self.env.uid,
+            'cargo_id': self.cargo_id.id, 'quantity': self.quantity,
+        }])[0]
         return {
             'type': 'ir.actions.act_window',
             'res_model': 'env.gate.passage',
-            'res_id': passage.id,
+            'res_id': passage_id,
             'view_mode': 'form',
             'target': 'current',
         }
