@@ -4,6 +4,7 @@
 # CRITICAL line in the Odoo log. Artefacts (logs, JUnit XML) go to artifacts/.
 source "$(dirname "$0")/scripts/lib.sh"
 setup_all
+set +e   # from here on, a failing step is counted, not fatal
 
 ART="$ROOT/artifacts"
 rm -rf "$ART"; mkdir -p "$ART"
@@ -28,15 +29,23 @@ fi
 run_pytest() {  # name, pytest args...
     local name=$1; shift
     log "pytest: $name"
-    env -u HOST -u PORT -u USER -u PASSWORD "$PY" -m pytest -q -p no:cacheprovider \
+    env -u HOST -u PORT -u USER -u PASSWORD "$PY" -m pytest -q -p no:cacheprovider -p no:warnings \
         --junitxml="$ART/junit-$name.xml" "$@" 2>&1 | tee "$ART/pytest-$name.log" | tail -n 15 >&2
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
 }
 
-run_pytest unit tests/unit
-run_pytest odoo --odoo-config="$CONF" --odoo-database="$DB" --odoo-log-level=warn \
+run_pytest unit -p no:odoo tests/unit
+# the Odoo tests log to a file of their own, read for ERROR/CRITICAL lines afterwards
+{ cat "$CONF"; echo "logfile = $ART/odoo-tests.log"; } > "$STATE/odoo-tests.conf"
+run_pytest odoo --odoo-config="$STATE/odoo-tests.conf" --odoo-database="$DB" --odoo-log-level=info \
     addons/env_gate_ledger/tests
-run_pytest system tests/system
+if grep -E ' (ERROR|CRITICAL) ' "$ART/odoo-tests.log" >&2; then
+    log "the Odoo test log has ERROR/CRITICAL lines (above)"; status=1
+fi
+run_pytest system -p no:odoo tests/system
+if grep -E ' (ERROR|CRITICAL) ' "$ART/odoo-system-server.log" >&2; then
+    log "the system-test server logged ERROR/CRITICAL lines (above)"; status=1
+fi
 
 "$PY" - "$ART"/junit-*.xml <<'PY'
 import sys

@@ -20,12 +20,27 @@ import requests
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
 
+def snapshot(seed):
+    """A distinct camera-sized JPEG (noise compresses badly, like a real scene)."""
+    import base64
+    import io
+    import random
+    from PIL import Image
+    rng = random.Random(seed)
+    image = Image.frombytes('RGB', (160, 90), bytes(rng.getrandbits(8) for _ in range(160 * 90 * 3)))
+    out = io.BytesIO()
+    image.resize((640, 360)).save(out, 'JPEG', quality=70)
+    return base64.b64encode(out.getvalue()).decode()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--url', default='http://127.0.0.1:8069')
     parser.add_argument('--db', default='env_gate_demo')
     parser.add_argument('--batches', type=int, default=20)
     parser.add_argument('--size', type=int, default=100)
+    parser.add_argument('--pictures', action='store_true',
+                        help='attach a distinct ~20 kB JPEG snapshot to every read, as cameras do')
     args = parser.parse_args()
 
     common = xmlrpc.client.ServerProxy(args.url + '/xmlrpc/2/common')
@@ -48,6 +63,9 @@ def main():
             'plate': plates[(batch // 2 * args.size + i) % len(plates)],
             'plate_color': '1', 'confidence': 96.0,
         } for i in range(args.size)]
+        if args.pictures:
+            for n, event in enumerate(events):
+                event['pictures'] = {'front': snapshot(batch * args.size + n)}
         body = json.dumps({'events': events})
         t0 = time.perf_counter()
         reply = session.post(args.url + '/env_gate/api/v1/events', data=body,

@@ -58,9 +58,10 @@ def odoo_server(tmp_path_factory):
         if process.poll() is not None:
             pytest.fail('Odoo exited early; see %s' % log_path)
         try:
-            if requests.get(server.url + '/web/login', timeout=5).status_code == 200:
+            # the first page compiles the web client's assets: give it time
+            if requests.get(server.url + '/web/login', timeout=60).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.5)
     else:

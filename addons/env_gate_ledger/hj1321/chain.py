@@ -17,7 +17,8 @@ GENESIS = '0' * 64
 
 ChainBreak = collections.namedtuple('ChainBreak', 'record_id reason_code message_zh message_en')
 # A convenient shape for verify_chain's input (any 4-item iterable works).
-ChainRecord = collections.namedtuple('ChainRecord', 'record_id payload stored_prev_hash stored_hash')
+ChainRecord = collections.namedtuple(
+    'ChainRecord', 'record_id payload stored_prev_hash stored_hash')
 
 # Floats are rounded to this many decimals before hashing: a value rounded by the ORM
 # (12.3 stored as 12.299999999999999 in a cache) and the same value read back from a
@@ -99,7 +100,8 @@ def verify_chain(records, start_hash=GENESIS):
         if stored_prev != prev:
             return ChainBreak(
                 record_id, 'chain.link',
-                '第 %d 条记录（%s）的前序哈希与上一条记录的哈希不符：它之前的记录被删除、插入、调换或改写过'
+                '第 %d 条记录（%s）的前序哈希与上一条记录的哈希不符：'
+                '它之前的记录被删除、插入、调换或改写过'
                 % (position, record_id),
                 'Record %s (position %d) does not follow the record before it: a record '
                 'before it was deleted, inserted, reordered or rewritten'

@@ -58,7 +58,8 @@ def check_vehicle(plate_kind=None, plate_color=None, fuel=None, stage=None):
             '%s车辆的排放阶段为“%s”：新能源号牌车辆应为电动或国V及以上，请核对排放阶段'
             % (what_zh, _zh('emission_stage', stage)),
             'A vehicle with a %s has emission stage "%s": new-energy plated vehicles are '
-            'electric or China V and above; check the stage' % (what_en, _en('emission_stage', stage))))
+            'electric or China V and above; check the stage'
+            % (what_en, _en('emission_stage', stage))))
 
     if stage == 'D' and fuel and fuel not in codes.NEW_ENERGY_FUELS:
         found.append(Warning(

@@ -21,6 +21,12 @@ SEPARATORS = (' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u
               '-._')
 
 
+# A regular expression that finds one character a key keeps: a plate text without one is
+# empty. The event schema uses it to refuse a blank plate exactly as parse_event does.
+PLATE_CONTENT_PATTERN = '[^%s]' % ''.join(
+    '\\' + ch if ch in '\\]^-' else ch for ch in SEPARATORS + '\uff0d\uff0e\uff3f')
+
+
 def _key_table():
     table = {ord(ch): None for ch in SEPARATORS}
     for code in range(0xFF01, 0xFF5F):              # full-width ASCII block
@@ -125,21 +131,20 @@ def classify_plate(key):
     return None
 
 
-def _hint(raw, key):
-    """What is most likely wrong with an unclassifiable key, in both languages."""
+def _hint(key):
+    """What is most likely wrong with an unclassifiable key, in both languages, or None."""
     first = key[0]
     if first != '使' and first not in PROVINCES:
         return ('首字“%s”不是省份简称' % first,
-                'the first character "%s" is not a province abbreviation' % first)
-    body = key[1:]
-    if 'I' in body or 'O' in body:
-        return ('号牌中不使用字母 I 和 O', 'plates never use the letters I and O')
+                'its first character "%s" is not a province abbreviation' % first)
+    if 'I' in key or 'O' in key:
+        return ('其中含有字母 I 或 O', 'it contains the letter I or O')
     if len(key) < 7:
-        return ('只有 %d 位，至少应有 7 位' % len(key),
-                'it has only %d characters, at least 7 are needed' % len(key))
+        return ('它只有 %d 位，至少应有 7 位' % len(key),
+                'it has only %d characters; at least 7 are needed' % len(key))
     if len(key) > 8 and not key.endswith('应急'):
-        return ('有 %d 位，号牌最多 8 位' % len(key),
-                'it has %d characters, a plate has at most 8' % len(key))
+        return ('它有 %d 位，号牌最多 8 位' % len(key),
+                'it has %d characters; a plate has at most 8' % len(key))
     return None
 
 
@@ -150,12 +155,12 @@ def validate_plate(raw):
     kind = classify_plate(key)
     if kind is None:
         shown = str(raw).strip()
-        hint = _hint(raw, key)
+        hint = _hint(key)
         zh = '车牌号 \'%s\' 不是有效的号牌：%s' % (shown, _EXPECTED_ZH)
         en = 'Plate \'%s\' is not valid: %s' % (shown, _EXPECTED_EN)
         if hint:
-            zh = '%s（此处%s）' % (zh, hint[0])
-            en = '%s (here %s)' % (en, hint[1])
+            zh = '%s。问题：%s' % (zh, hint[0])
+            en = '%s. Problem: %s' % (en, hint[1])
         raise Hj1321Error('plate.invalid', zh, en, value=raw, key=key)
     return key, kind
 

@@ -36,7 +36,9 @@ def _vin(rng, year):
 
 def _plate(rng, electric):
     prefix = rng.choice(PREFIXES)
-    if electric:  # large new-energy trucks: 5 digits then D/F, yellow-green plate
+    if electric and rng.random() < 0.3:  # light new-energy trucks: green plate, D/F first
+        return prefix + rng.choice('DF') + rng.choice(ALNUM) + '%04d' % rng.randint(0, 9999), '4'
+    if electric:  # heavy new-energy trucks: 5 digits then D/F, yellow-green plate
         return prefix + '%05d' % rng.randint(0, 99999) + rng.choice('DF'), '6'
     return prefix + ''.join(rng.choice(ALNUM) for _ in range(5)), '1'
 
@@ -76,6 +78,7 @@ class EnvGateDemo(models.AbstractModel):
             plate, color = _plate(rng, electric)
             while Vehicle.search_count([('plate', '=', plate)]):
                 plate, color = _plate(rng, electric)
+            light = color == '4'
             year = rng.randint(*YEARS[stage])
             reg = datetime.date(year, rng.randint(1, 12), rng.randint(1, 28))
             result |= Vehicle.create({
@@ -83,7 +86,7 @@ class EnvGateDemo(models.AbstractModel):
                 'plate': plate,
                 'plate_color': color,
                 'vin': _vin(rng, year),
-                'vehicle_type': rng.choice(['Q11', 'Q11', 'H17', 'H11']),
+                'vehicle_type': 'H31' if light else rng.choice(['Q11', 'Q11', 'H17', 'H11']),
                 'registration_date': fields.Date.to_string(reg),
                 'brand_model': rng.choice(['解放 J6P', '东风 天龙 KL', '重汽 豪沃 TX', '陕汽 德龙 X3000',
                                            '三一 江山 EV', '徐工 漢风 G7E']),

@@ -45,10 +45,6 @@ class EnvGateLane(models.Model):
     ]
 
     @api.multi
-    def name_get(self):
-        return [(lane.id, '%s / %s' % (lane.gate_id.name, lane.name)) for lane in self]
-
-    @api.multi
     def action_generate_token(self):
         """Issue a new token; only its hash is kept, so it is shown this once."""
         self.ensure_one()
