@@ -1,13 +1,13 @@
 {
     'name': 'Environmental Gate Ledger (HJ 1321)',
-    'summary': 'Gate e-ledger for HJ 1321-2023: vehicles, machinery, lanes, '
-               'passages and an append-only, hash-chained event log',
+    'summary': 'Gate e-ledger for HJ 1321-2023: vehicles, machinery, lanes, passages, '
+               'weighbridge tickets tied to receipts, clean-transport share',
     'version': '11.0.1.0.0',
     'category': 'Operations/Environment',
     'author': 'env_gate',
     'license': 'LGPL-3',
     'application': True,
-    'depends': ['mail', 'product'],
+    'depends': ['mail', 'product', 'stock', 'purchase'],
     'external_dependencies': {'python': ['jsonschema', 'PIL']},
     'data': [
         'security/env_gate_security.xml',
@@ -21,7 +21,12 @@
         'views/env_gate_event_views.xml',
         'views/env_gate_passage_views.xml',
         'views/env_gate_correction_views.xml',
+        'report/env_gate_weighing_report.xml',
+        'views/env_gate_weighing_views.xml',
+        'views/env_gate_transport_volume_views.xml',
+        'views/purchase_stock_views.xml',
         'views/res_config_settings_views.xml',
+        'wizards/env_gate_transport_report_views.xml',
         'wizards/env_gate_manual_entry_views.xml',
         'wizards/env_gate_verify_views.xml',
         'wizards/env_gate_lane_token_views.xml',

@@ -6,7 +6,7 @@ regulator adapters. Only the standard library is used (jsonschema only in tests)
 imports inside the package are relative, so it works both as top-level `hj1321` and as
 `odoo.addons.env_gate_ledger.hj1321`.
 """
-from . import chain, codes, consistency, errors, events, plates, vin  # noqa: F401
+from . import chain, codes, consistency, errors, events, plates, transport, vin  # noqa: F401
 from .chain import GENESIS, canonical_json, chain_hash, verify_chain  # noqa: F401
 from .codes import camera_color_to_hj, check_code, is_v_plus_or_new_energy  # noqa: F401
 from .consistency import check_vehicle  # noqa: F401

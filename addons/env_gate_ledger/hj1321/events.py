@@ -326,3 +326,21 @@ def load_schema(name='event'):
         with open(path, encoding='utf-8') as handle:
             schema = _SCHEMAS[name] = json.load(handle)
     return schema
+
+
+WEIGHT_UNITS = {'t': 1.0, 'kg': 0.001}
+
+
+def parse_weight(obj):
+    """The weight of a `weight` event in tonnes; raises Hj1321Error naming the field.
+
+    A weight event carries `weight` (number >= 0), `unit` ('t' default, or 'kg') and the
+    plate of the vehicle the box saw on the lane (`plate`).
+    """
+    weight, unit = obj.get('weight'), obj.get('unit') or 't'
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        raise _error('event.bad_weight', 'weight', '重量须为不小于0的数字',
+                     'must be a number of at least 0')
+    if unit not in WEIGHT_UNITS:
+        raise _error('event.bad_weight', 'unit', '单位须为 t 或 kg', 'must be "t" or "kg"')
+    return round(weight * WEIGHT_UNITS[unit], 3)

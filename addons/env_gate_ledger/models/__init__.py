@@ -10,4 +10,9 @@ from . import env_gate_machinery
 from . import env_gate_event
 from . import env_gate_passage
 from . import env_gate_correction
+from . import env_gate_weighing
+from . import env_gate_appointment
+from . import env_gate_transport_volume
+from . import stock_picking
+from . import purchase_order
 from . import env_gate_demo

@@ -65,8 +65,80 @@ class EnvGateDemo(models.AbstractModel):
         vehicles = self._make_vehicles(rng)
         self._make_in_plant(rng)
         self._make_machinery(rng)
+        loads = self._make_logistics(rng, vehicles)
         self._make_traffic(rng, vehicles)
+        self._make_weighings(rng, loads)
+        self._make_rail(rng)
         return True
+
+    def _make_logistics(self, rng, vehicles):
+        """Suppliers with open purchase orders, products for the cargo kinds, and each
+        truck hauling one cargo for one supplier. Returns {vehicle id: cargo}."""
+        tonne = self.env.ref('product.product_uom_ton')
+        suppliers = [('IO', '唐山首钢矿业有限公司'), ('CO', '开滦能源化工股份有限公司'),
+                     ('CK', '唐山旭阳焦化有限公司'), ('LS', '迁安市石灰石矿业有限公司'),
+                     ('SC', '唐山再生资源回收有限公司')]
+        loads = {}
+        for code, name in suppliers:
+            cargo = self.env['env.gate.cargo'].search([('code', '=', code)], limit=1)
+            product = self.env['product.product'].create({
+                'name': cargo.name, 'type': 'product', 'uom_id': tonne.id, 'uom_po_id': tonne.id,
+                'default_code': 'RM-%s' % code})
+            cargo.product_id = product
+            partner = self.env['res.partner'].create({'name': name, 'supplier': True,
+                                                      'is_company': True, 'city': '唐山市'})
+            order = self.env['purchase.order'].create({
+                'partner_id': partner.id,
+                'order_line': [(0, 0, {
+                    'product_id': product.id, 'name': cargo.name, 'product_qty': 60000,
+                    'product_uom': tonne.id, 'price_unit': rng.choice([680, 820, 1950, 95, 2650]),
+                    'date_planned': fields.Datetime.now()})],
+            })
+            order.button_confirm()
+            haulers = [v for v in vehicles if v.id not in loads][:12]
+            for vehicle in haulers:
+                vehicle.write({'partner_id': partner.id,
+                               'rated_load': 49.0 if vehicle.vehicle_type == 'Q11' else 31.0,
+                               'tare_min': 13.5, 'tare_max': 18.5})
+                loads[vehicle.id] = cargo
+            self.env['env.gate.appointment'].create({
+                'purchase_id': order.id, 'plate': haulers[0].plate, 'cargo_id': cargo.id})
+        return loads
+
+    def _make_weighings(self, rng, loads):
+        """Gross on entry, tare before exit, through the same path as the weighbridge."""
+        Weighing = self.env['env.gate.weighing'].with_context(
+            env_gate_defer_picking=True, tracking_disable=True)
+        entries = self.env['env.gate.passage'].search(
+            [('direction', '=', '1'), ('source', '=', 'device'), ('decision', '=', '1'),
+             ('vehicle_id', 'in', list(loads))], order='pass_time')
+        for entry in entries:
+            entry.write({'cargo_id': loads[entry.vehicle_id.id].id,
+                         'quantity': 0.0})
+            when = fields.Datetime.from_string(entry.pass_time) + datetime.timedelta(minutes=4)
+            tare = round(rng.uniform(14.0, 17.5), 2)
+            gross = round(tare + rng.uniform(24.0, 31.0), 2)
+            Weighing._record_weight(entry.lane_id, entry.plate_key, gross, when)
+            if entry.exit_id:
+                leave = fields.Datetime.from_string(entry.exit_id.pass_time) - \
+                    datetime.timedelta(minutes=4)
+                ticket = Weighing._record_weight(entry.lane_id, entry.plate_key, tare, leave)
+                if ticket:
+                    entry.write({'quantity': ticket.net})
+        Weighing.with_context(env_gate_defer_picking=False).search(
+            [('picking_id', '!=', False)])._update_picking()
+
+    def _make_rail(self, rng):
+        """Iron ore also arrives by rail: daily track-scale statements."""
+        ore = self.env['env.gate.cargo'].search([('code', '=', 'IO')], limit=1)
+        today = datetime.date.today()
+        for day in range(DAYS):
+            self.env['env.gate.transport.volume'].create({
+                'date': fields.Date.to_string(today - datetime.timedelta(days=day)),
+                'mode': 'rail', 'cargo_id': ore.id, 'direction': 'in',
+                'tonnage': round(rng.uniform(2600, 3400), 1),
+                'reference': '迁安北站轨道衡 %s' % (today - datetime.timedelta(days=day)).strftime('%Y%m%d'),
+                'source': 'import'})
 
     def _make_vehicles(self, rng):
         Vehicle = self.env['env.gate.vehicle']
@@ -144,9 +216,7 @@ class EnvGateDemo(models.AbstractModel):
         """30 days of entries and exits, with the anomalies a real gate produces."""
         lanes = {code: self.env.ref('env_gate_ledger.lane_%s_demo' % code)
                  for code in ('e_in', 'e_out', 'n_in', 'n_out')}
-        cargos = self.env['env.gate.cargo'].search([])
         Event = self.env['env.gate.event']
-        Passage = self.env['env.gate.passage']
         now = datetime.datetime.now(CST).replace(microsecond=0)
         today = now.replace(hour=0, minute=0, second=0)
         counter = [0]
@@ -203,15 +273,7 @@ class EnvGateDemo(models.AbstractModel):
             batch.sort(key=lambda e: e['time'])
             for start in range(0, len(batch), 200):
                 Event._ingest(lanes[lane_key], batch[start:start + 200])
-        self._set_cargo(rng, Passage.search([('direction', '=', '1')]), cargos)
         self._manual_entries(lanes, now)
-
-    def _set_cargo(self, rng, entries, cargos):
-        if not cargos:
-            return
-        for passage in entries:
-            cargo = rng.choice(cargos)
-            passage.write({'cargo_id': cargo.id, 'quantity': round(rng.uniform(28, 49), 1)})
 
     def _manual_entries(self, lanes, now):
         clerk = self.env.ref('env_gate_ledger.user_clerk_demo', raise_if_not_found=False)

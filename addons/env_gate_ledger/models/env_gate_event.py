@@ -42,6 +42,7 @@ class EnvGateEvent(models.Model):
     outcome = fields.Selection([
         ('passage', 'Opened a passage'),
         ('repeat', 'Repeat read of a passage'),
+        ('weighing', 'Weighing'),
         ('stored', 'Stored only'),
     ], 'Outcome', readonly=True)
 
@@ -76,7 +77,8 @@ class EnvGateEvent(models.Model):
                         'event.no_direction',
                         '车道 %s 为双向车道，事件必须给出进出方向 direction（in/out）' % lane.code,
                         'lane %s is two-way: the event must say its direction (in/out)' % lane.code)
-                parsed.append((index, event._replace(direction=direction)))
+                weight = event_rules.parse_weight(raw) if event.type == 'weight' else None
+                parsed.append((index, event._replace(direction=direction), weight))
             except Hj1321Error as exc:
                 results[index] = {
                     'event_id': raw.get('event_id') if isinstance(raw, dict) else None,
@@ -87,16 +89,18 @@ class EnvGateEvent(models.Model):
             cr.execute('SELECT e.sender_event_id, p.name FROM env_gate_event e '
                        'LEFT JOIN env_gate_passage p ON p.id = e.passage_id '
                        'WHERE e.lane_id = %s AND e.sender_event_id IN %s',
-                       (lane.id, tuple(e.event_id for _i, e in parsed)))
+                       (lane.id, tuple(e.event_id for _i, e, _w in parsed)))
             known = dict(cr.fetchall())
-        fresh = []
-        for index, event in parsed:
+        fresh, weights = [], {}
+        for index, event, weight in parsed:
             if event.event_id in known:
                 results[index] = {'event_id': event.event_id, 'status': 'duplicate',
                                   'passage': known[event.event_id]}
             else:
                 known[event.event_id] = None
                 fresh.append((index, event))
+                if weight is not None:
+                    weights[index] = weight
         reads = [(index, event) for index, event in fresh if event.type == 'plate']
         passages = dict(zip([index for index, _e in reads], self.env['env.gate.passage']._ingest_reads(
             lane, [self._read_of(event) for _i, event in reads])))
@@ -116,7 +120,8 @@ class EnvGateEvent(models.Model):
                 'payload': json.dumps(event_rules.strip_pictures(raw_events[index], event.pictures),
                                       ensure_ascii=False),
                 'passage_id': passage_id,
-                'outcome': 'stored' if passage_id is None else ('passage' if opened else 'repeat'),
+                'outcome': 'weighing' if index in weights else (
+                    'stored' if passage_id is None else ('passage' if opened else 'repeat')),
             })
             if passage_id and not opened and event.pictures:
                 repeat_pictures[event_pk] = event.pictures
@@ -125,6 +130,12 @@ class EnvGateEvent(models.Model):
                 results[index]['passage'] = names[passage_id]
         self._chain_insert(lane.company_id.id, rows)
         self._attach_repeat_pictures(repeat_pictures)
+        Weighing = self.env['env.gate.weighing']
+        for index, event in fresh:
+            if index in weights:
+                ticket = Weighing._record_weight(lane, event.plate_key, weights[index],
+                                                 event.time_utc)
+                results[index]['weighing'] = ticket.name if ticket else None
         cr.execute('UPDATE env_gate_lane SET last_event_time = %s WHERE id = %s',
                    (received, lane.id))
         lane.invalidate_cache(['last_event_time'], lane.ids)

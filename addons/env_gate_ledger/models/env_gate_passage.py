@@ -107,6 +107,8 @@ class EnvGatePassage(models.Model):
     correction_ids = fields.One2many('env.gate.correction', 'passage_id', 'Corrections',
                                      readonly=True)
     pass_date = fields.Date('Date', compute='_compute_pass_date', store=True, index=True)
+    weighing_ids = fields.One2many('env.gate.weighing', 'entry_passage_id', 'Weighings',
+                                   readonly=True)
 
     _sql_constraints = [
         ('name_company_uniq', 'unique(company_id, name)', 'The passage serial must be unique.'),

@@ -45,6 +45,14 @@ class EnvGateVehicle(models.Model):
     picture_list = fields.Binary('Emission Information List (随车清单)', attachment=True)
     picture_license = fields.Binary('Driving Licence (行驶证)', attachment=True)
     clean = fields.Boolean('China V+ / New Energy', compute='_compute_clean', store=True)
+    rated_load = fields.Float('Rated Load (t)', digits=(12, 3), help='核定载质量')
+    tare_min = fields.Float('Tare Range From (t)', digits=(12, 3))
+    tare_max = fields.Float('Tare Range To (t)', digits=(12, 3))
+    stored_tare = fields.Float('Stored Tare (t)', digits=(12, 3), readonly=True,
+                               help='Last tare weighed on the weighbridge; may stand in for a '
+                                    'second weighing while it is valid.')
+    stored_tare_date = fields.Datetime('Stored Tare Date', readonly=True)
+    weighing_ids = fields.One2many('env.gate.weighing', 'vehicle_id', 'Weighings')
     warnings = fields.Text('Consistency Warnings', compute='_compute_warnings')
     missing = fields.Char('Missing for the Ledger', compute='_compute_missing')
     passage_ids = fields.One2many('env.gate.passage', 'vehicle_id', 'Passages')

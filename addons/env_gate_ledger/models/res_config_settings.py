@@ -12,5 +12,12 @@ class ResConfigSettings(models.TransientModel):
         'Low-confidence threshold', default=85,
         config_parameter='env_gate.low_confidence',
         help='Plate reads below this confidence (0-100) are flagged for a person to confirm.')
+    env_gate_tare_validity_days = fields.Integer(
+        'Stored tare valid for (days)', default=30, config_parameter='env_gate.tare_validity_days')
+    env_gate_clean_trucks = fields.Selection(
+        [('new_energy', 'New-energy trucks only (2024 rules)'),
+         ('v_plus', 'China V+ and new-energy trucks')], 'Clean road transport',
+        default='new_energy', config_parameter='env_gate.clean_trucks',
+        help='Which trucks count as clean transport in the clean-transport share.')
     env_gate_enterprise_code = fields.Char(
         related='company_id.env_gate_enterprise_code', readonly=False)

@@ -1,0 +1,54 @@
+from odoo import api, fields, models
+
+from ..hj1321 import plates
+from ..hj1321.errors import Hj1321Error
+from .common import validation_error
+
+
+class EnvGateAppointment(models.Model):
+    """A truck expected for a purchase order or a delivery (预约), so its weighings find
+    the right transfer even when the haulier is not the supplier."""
+    _name = 'env.gate.appointment'
+    _description = 'Truck Appointment'
+    _order = 'date_expected desc, id desc'
+
+    plate = fields.Char('Plate', required=True)
+    vehicle_id = fields.Many2one('env.gate.vehicle', 'Vehicle', compute='_compute_vehicle_id')
+    purchase_id = fields.Many2one('purchase.order', 'Purchase Order', ondelete='cascade',
+                                  index=True)
+    picking_id = fields.Many2one('stock.picking', 'Delivery', ondelete='cascade', index=True)
+    picking_ids = fields.Many2many('stock.picking', compute='_compute_picking_ids')
+    cargo_id = fields.Many2one('env.gate.cargo', 'Cargo')
+    date_expected = fields.Date('Expected On', default=fields.Date.context_today)
+    state = fields.Selection([('planned', 'Planned'), ('done', 'Arrived'),
+                              ('cancel', 'Cancelled')], default='planned', required=True)
+    company_id = fields.Many2one('res.company', 'Company', required=True,
+                                 default=lambda self: self.env.user.company_id)
+
+    @api.depends('plate')
+    def _compute_vehicle_id(self):
+        for appointment in self:
+            appointment.vehicle_id = self.env['env.gate.vehicle']._find_by_plate(
+                appointment.plate, appointment.company_id) if appointment.plate else False
+
+    @api.depends('purchase_id.picking_ids', 'picking_id')
+    def _compute_picking_ids(self):
+        for appointment in self:
+            appointment.picking_ids = appointment.purchase_id.picking_ids | appointment.picking_id
+
+    @api.model
+    def _normalise_vals(self, vals):
+        if vals.get('plate'):
+            try:
+                vals = dict(vals, plate=plates.validate_plate(vals['plate'])[0])
+            except Hj1321Error as exc:
+                raise validation_error(exc, self.env)
+        return vals
+
+    @api.model
+    def create(self, vals):
+        return super(EnvGateAppointment, self).create(self._normalise_vals(vals))
+
+    @api.multi
+    def write(self, vals):
+        return super(EnvGateAppointment, self).write(self._normalise_vals(vals))
