@@ -1,0 +1,1 @@
+"""gatebox: the framework-free gate box (cameras, QR codes, scales, barriers); no Odoo import."""
