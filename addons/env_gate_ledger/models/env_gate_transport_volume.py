@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .common import bilingual
 
 
 class EnvGateTransportVolume(models.Model):
@@ -22,6 +25,13 @@ class EnvGateTransportVolume(models.Model):
     company_id = fields.Many2one('res.company', 'Company', required=True,
                                  default=lambda self: self.env.user.company_id)
 
-    _sql_constraints = [
-        ('tonnage_positive', 'CHECK(tonnage > 0)', 'The tonnage must be positive.'),
-    ]
+    @api.constrains('tonnage')
+    def _check_tonnage(self):
+        # a Python check, not an SQL constraint: a bad imported row gets this message
+        # instead of a database error
+        for volume in self:
+            if volume.tonnage <= 0:
+                raise ValidationError(bilingual(
+                    '运量须大于0（%s，%s t）' % (volume.date, volume.tonnage),
+                    'The tonnage must be positive (%s, %s t).' % (volume.date, volume.tonnage),
+                    self.env.context.get('lang')))
