@@ -166,6 +166,7 @@ class EnvGateWeighing(models.Model):
             'first_source': source, 'manual_reason': reason,
             'entry_passage_id': entry.id if entry else False,
         })
+        ticket._guess_kind()
         ticket._link_single_candidate()
         return ticket
 
@@ -175,7 +176,12 @@ class EnvGateWeighing(models.Model):
                 'second_source': source, 'state': 'done'}
         if reason:
             vals['manual_reason'] = '\n'.join(filter(None, [self.manual_reason, reason]))
+        if not self.picking_id:
+            # the scale says which way the load went: heavier first means it was delivered
+            vals['kind'] = 'in' if self.first_weight > weight else 'out'
         self.write(vals)
+        if not self.picking_id:
+            self._link_single_candidate()
         if source == 'device' and self.vehicle_id:
             self.vehicle_id.sudo().write({'stored_tare': self.tare,
                                           'stored_tare_date': vals['second_time']})
@@ -208,12 +214,19 @@ class EnvGateWeighing(models.Model):
 
     # ---- purchasing and stock -------------------------------------------------------
 
-    def _find_pickings(self):
+    def _guess_kind(self):
+        """A first weighing does not say which way the load goes: a truck whose partner
+        only has deliveries open is taken as outbound."""
+        for ticket in self.filtered(lambda t: not t.picking_id and t.kind == 'in'):
+            if ticket._find_pickings('outgoing') and not ticket._find_pickings('incoming'):
+                ticket.kind = 'out'
+
+    def _find_pickings(self, code=None):
         """Open receipts (or deliveries) of this truck's supplier (customer) or appointment,
         for this cargo's product."""
         self.ensure_one()
         Picking = self.env['stock.picking'].sudo()
-        code = 'incoming' if self.kind == 'in' else 'outgoing'
+        code = code or ('incoming' if self.kind == 'in' else 'outgoing')
         domain = [('state', 'in', PICKING_STATES), ('picking_type_code', '=', code),
                   ('company_id', '=', self.company_id.id)]
         by_partner = Picking.browse()

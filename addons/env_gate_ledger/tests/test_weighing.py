@@ -118,6 +118,41 @@ class TestWeighing(WeighingCase):
         ticket = self.weigh(40.0, 0, plate=PLATE_2)
         self.assertEqual(ticket.picking_id, order.picking_ids)
 
+    def test_outbound_load_sets_the_delivery(self):
+        customer = self.env['res.partner'].create({'name': '测试建材', 'customer': True})
+        slag = self.env['product.product'].create({
+            'name': 'Slag', 'type': 'product', 'uom_id': self.tonne.id, 'uom_po_id': self.tonne.id})
+        out_type = self.env.ref('stock.picking_type_out')
+        delivery = self.env['stock.picking'].create({
+            'partner_id': customer.id, 'picking_type_id': out_type.id,
+            'location_id': out_type.default_location_src_id.id,
+            'location_dest_id': self.env.ref('stock.stock_location_customers').id,
+            'move_lines': [(0, 0, {'name': 'slag', 'product_id': slag.id, 'product_uom_qty': 300,
+                                   'product_uom': self.tonne.id,
+                                   'location_id': out_type.default_location_src_id.id,
+                                   'location_dest_id': self.env.ref(
+                                       'stock.stock_location_customers').id})]})
+        delivery.action_confirm()
+        self.Vehicle.create({'plate': PLATE_2, 'plate_color': '1', 'emission_stage': '6',
+                             'fuel_type': 'B', 'partner_id': customer.id})
+        ticket = self.weigh(14.6, 0, plate=PLATE_2)            # empty on the way in
+        self.assertEqual(ticket.kind, 'out')
+        self.assertEqual(ticket.picking_id, delivery)
+        self.weigh(46.1, 50, plate=PLATE_2)                    # loaded on the way out
+        self.assertAlmostEqual(ticket.net, 31.5)
+        self.assertAlmostEqual(delivery.move_lines.quantity_done, 31.5)
+        self.assertNotEqual(delivery.state, 'done')
+
+    def test_unlinked_ticket_links_when_completed(self):
+        self.receipt.action_cancel()
+        ticket = self.weigh(45.2, 0)
+        self.assertFalse(ticket.picking_id)
+        order = self._order(self.supplier, self.product, 8000)  # ordered while unloading
+        self.weigh(15.2, 60)
+        self.assertEqual(ticket.kind, 'in')
+        self.assertEqual(ticket.picking_id, order.picking_ids)
+        self.assertAlmostEqual(order.picking_ids.move_lines.quantity_done, 30000.0)
+
     def test_tonne_product_gets_tonnes(self):
         coking = self.env['res.partner'].create({'name': '测试焦化', 'supplier': True})
         product = self.env['product.product'].create({
