@@ -438,3 +438,35 @@ def test_event_reason_texts_fit_the_contract():
             assert text is None if code == 'ok' else (text.startswith(code) and len(text) <= 200)
     assert box_module.GateBox.event_decision(
         decision.Decision(decision.HOLD, 'unregistered', 'x', 'in', (), '', '', '', {})) == 'refuse'
+
+
+def test_dahua_client_reads_the_stream_and_reconnects(tmp_path):
+    sim = cameras_sim.DahuaSnapServer().start()
+    port = sim._httpd.server_address[1]
+    gate_box = make_box(tmp_path, **{'N-IN': {
+        'token': 't', 'direction': 'in', 'camera': 'dahua', 'camera_url': sim.url,
+        'camera_id': 'dahua-n-in'}})
+    lane = gate_box.lanes['N-IN']
+    from gatebox.dahua import DahuaClient
+    lane.dahua = DahuaClient('N-IN', sim.url, lambda read: gate_box._dahua_read(lane, read),
+                             heartbeat=0.2, device_id='dahua-n-in', backoff=(0.1,))
+    lane.dahua.start()
+    try:
+        assert wait_until(lambda: sim.subscribers() == 1)
+        sim.push_event(plate=VI_TRUCK, rec_no=1, event_id=1001)
+        assert wait_until(lambda: len(queued(gate_box)) == 1)
+        [event] = queued(gate_box)
+        assert event['plate'] == VI_TRUCK and event['decision'] == 'pass'
+        assert event['pictures']['front'] and event['direction'] == 'in'
+        assert wait_until(lambda: lane.counts['heartbeats'] >= 1)
+        sim.stop()                                  # the camera reboots
+        assert wait_until(lambda: lane.dahua.status()['status'] == 'disconnected')
+        sim = cameras_sim.DahuaSnapServer(port=port).start()
+        assert wait_until(lambda: sim.subscribers() == 1)
+        sim.push_event(plate=IV_TRUCK, rec_no=2, event_id=1002)
+        assert wait_until(lambda: len(queued(gate_box)) == 2)
+        assert queued(gate_box)[1]['decision'] == 'refuse'
+        assert lane.dahua.status()['reconnects'] >= 1
+    finally:
+        gate_box.stop(timeout=2)
+        sim.stop()
