@@ -13,14 +13,20 @@ prints, each as the median over --runs runs:
 The reads mix registered vehicles of every stage, unregistered plates, blacklisted
 plates, unreadable plates and low-confidence reads, on the entry and the exit lane.
 
-With --http URL it also times end to end: POST an AlarmInfoPlate push (the camera
-protocol) to a running gate box at URL and wait for the reply, over one kept-alive
-connection (--new-connection: one connection per read, as many cameras do). The box
-must have been loaded with the same register: --write-payload FILE writes the synthetic
-full sync reply for an ERP stub.
+With --box it also times end to end against the real gate box: the same register is
+written as the box's cache file (cache.Cache.apply of the synthetic full sync reply), a
+database-less Odoo is started with --load=web,hw_proxy,env_gate_hw on that data
+directory (ERP unreachable: the box decides from its cache and queues every read in its
+outbox, fsync included), and AlarmInfoPlate pushes (the camera protocol) are POSTed to
+/env_gate_hw/camera/alarminfoplate?lane=<lane>; the time is from sending the request to
+having the whole reply. One TCP connection per read (--keep-alive: one connection kept
+open; the box's werkzeug server speaks HTTP/1.0 and closes it anyway, so it is
+reopened). --http URL does the same against a box already running at URL (its cache
+must hold the same register: --write-payload FILE writes the full sync reply).
 
-    .state/venv/bin/python bench/gate_decision.py
-    .state/venv/bin/python bench/gate_decision.py --http http://127.0.0.1:8069/hw_proxy/plate
+    .venv/bin/python bench/gate_decision.py
+    .venv/bin/python bench/gate_decision.py --box
+    .venv/bin/python bench/gate_decision.py --http http://127.0.0.1:8070
 """
 import argparse
 import datetime
@@ -32,7 +38,9 @@ import operator
 import random
 import shutil
 import sqlite3
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -284,46 +292,105 @@ def alarminfoplate_body(key, confidence, serial):
                       ensure_ascii=False).encode('utf-8')
 
 
-def bench_http(args):
-    url = urllib.parse.urlsplit(args.http)
-    target = url.path or '/'
-    if url.query:
-        target += '?' + url.query
+def bench_http(args, base_url):
+    url = urllib.parse.urlsplit(base_url)
+    path = (url.path.rstrip('/') or '') + '/env_gate_hw/camera/alarminfoplate'
     connection_class = (http.client.HTTPSConnection if url.scheme == 'https'
                         else http.client.HTTPConnection)
     payload = synthetic_payload(args.vehicles, args.blacklist)
     mix = read_mix(args.http_reads, args.vehicles, payload, seed=3)
     headers = {'Content-Type': 'application/json'}
     runs, statuses = [], {}
-    serial = 0
-    for _run in range(args.runs):
+    serial = int(time.time()) % 100000 * 1000
+    for run in range(args.runs + 1):            # run 0 warms up and is not counted
         connection = None
         durations = []
-        for read, _lane in mix:
+        for read, lane in mix:
             serial += 1
             body = alarminfoplate_body(read.plate_key, read.confidence, serial)
-            if connection is None or args.new_connection:
+            if connection is None or not args.keep_alive:
                 if connection is not None:
                     connection.close()
                 connection = connection_class(url.hostname, url.port, timeout=10)
             start = time.perf_counter()
-            connection.request('POST', target, body=body, headers=headers)
+            connection.request('POST', '%s?lane=%s' % (path, lane), body=body, headers=headers)
             reply = connection.getresponse()
             data = reply.read()
             durations.append((time.perf_counter() - start) * 1000)
+            if reply.getheader('Connection', '').lower() == 'close' or \
+                    reply.version == 10:
+                connection.close()
+                connection = None
             info = None
             try:
                 info = json.loads(data.decode('utf-8'))['Response_AlarmInfoPlate']['info']
             except (ValueError, KeyError, TypeError):
                 pass
-            statuses[(reply.status, info)] = statuses.get((reply.status, info), 0) + 1
+            if run:
+                statuses[(reply.status, info)] = statuses.get((reply.status, info), 0) + 1
         if connection is not None:
             connection.close()
-        runs.append(durations)
+        if run:
+            runs.append(durations)
     print('HTTP replies: ' + ', '.join('%s info=%s: %d' % (status, info, count)
                                        for (status, info), count in sorted(
                                            statuses.items(), key=lambda kv: -kv[1])))
     return summarize('HTTP camera push -> reply', runs, unit='ms')
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def start_box(args, directory):
+    """A real gate box process on a data directory holding the synthetic register."""
+    root = os.path.abspath(os.path.join(HERE, '..'))
+    data_dir = os.path.join(directory, 'data')
+    os.makedirs(data_dir)
+    start = time.perf_counter()
+    box_cache = cache_mod.Cache(os.path.join(data_dir, 'cache.json'))
+    box_cache.apply(synthetic_payload(args.vehicles, args.blacklist))
+    print('box cache written: %d vehicles in %.2f s' % (args.vehicles,
+                                                       time.perf_counter() - start))
+    port = _free_port()
+    conf = os.path.join(directory, 'box.conf')
+    with open(conf, 'w', encoding='utf-8') as handle:
+        handle.write('\n'.join([
+            '[options]', 'addons_path = %s' % os.path.join(root, 'addons'),
+            'data_dir = %s' % os.path.join(directory, 'odoo'), 'db_host = 127.0.0.1',
+            'db_port = %d' % _free_port(), 'workers = 0', 'max_cron_threads = 0',
+            'log_level = warn', 'logfile = %s' % os.path.join(directory, 'box.log'), '',
+            '[env_gate_hw]', 'erp_url = %s' % args.erp_url, 'data_dir = %s' % data_dir,
+            'sync_interval = 3600', 'status_interval = 3600', '',
+            '[env_gate_hw lane E-IN]', 'token = bench-e-in', 'direction = in',
+            'camera = alarminfoplate', '',
+            '[env_gate_hw lane E-OUT]', 'token = bench-e-out', 'direction = out',
+            'camera = alarminfoplate', '']))
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(root, 'bin', 'odoo'), '-c', conf,
+         '--load=web,hw_proxy,env_gate_hw', '--http-port=%d' % port,
+         '--http-interface=127.0.0.1'], cwd=root)
+    url = 'http://127.0.0.1:%d' % port
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+            connection.request('GET', '/env_gate_hw/status.json')
+            status = json.loads(connection.getresponse().read().decode('utf-8'))
+            connection.close()
+            if status['cache']['vehicles'] == args.vehicles:
+                print('gate box up at %s (pid %d), cache loaded in %.2f s'
+                      % (url, process.pid, status['cache']['load_seconds']))
+                return process, url
+        except (OSError, ValueError, KeyError):
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit('the gate box did not start; see %s' % os.path.join(directory, 'box.log'))
 
 
 def main():
@@ -332,22 +399,41 @@ def main():
     parser.add_argument('--blacklist', type=int, default=500)
     parser.add_argument('--reads', type=int, default=20000, help='reads per run (pure mode)')
     parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--box', action='store_true',
+                        help='also start a real gate box with this register and time camera '
+                             'pushes to it over HTTP')
     parser.add_argument('--http', metavar='URL',
-                        help='also time POSTs of AlarmInfoPlate pushes to a running box')
-    parser.add_argument('--http-reads', type=int, default=500, help='reads per HTTP run')
-    parser.add_argument('--new-connection', action='store_true',
-                        help='one TCP connection per read (default: keep-alive)')
+                        help='also time camera pushes to a box already running at URL')
+    parser.add_argument('--erp-url', default='http://127.0.0.1:9',
+                        help='ERP the started box forwards to (default: unreachable)')
+    parser.add_argument('--http-reads', type=int, default=2000, help='reads per HTTP run')
+    parser.add_argument('--keep-alive', action='store_true',
+                        help='keep one connection open when the server allows it')
+    parser.add_argument('--skip-pure', action='store_true',
+                        help='only the HTTP figures')
     parser.add_argument('--compare-storage', action='store_true',
                         help='also load the same rows from SQLite (JSON vs SQLite)')
     parser.add_argument('--write-payload', metavar='FILE',
                         help='write the synthetic full sync reply as JSON')
     args = parser.parse_args()
     print('Python %s on %s, %d CPUs' % (sys.version.split()[0], sys.platform, os.cpu_count()))
-    bench_pure(args)
+    if not args.skip_pure:
+        bench_pure(args)
     if args.http:
-        bench_http(args)
+        bench_http(args, args.http)
+    elif args.box:
+        directory = tempfile.mkdtemp(prefix='gate_decision_box_')
+        process = None
+        try:
+            process, url = start_box(args, directory)
+            bench_http(args, url)
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(30)
+            shutil.rmtree(directory, ignore_errors=True)
     else:
-        print('HTTP end-to-end: skipped (no --http URL)')
+        print('HTTP end-to-end: skipped (--box or --http URL)')
 
 
 if __name__ == '__main__':

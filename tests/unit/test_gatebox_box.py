@@ -470,3 +470,16 @@ def test_dahua_client_reads_the_stream_and_reconnects(tmp_path):
     finally:
         gate_box.stop(timeout=2)
         sim.stop()
+
+
+def test_dedup_memory_stays_bounded_and_forgets_old_reads(gate_box):
+    lane = gate_box.lanes['E-IN']
+    clock = [1000.0]
+    gate_box.clock = lambda: clock[0]
+    for number in range(box_module._RECENT_IDS + 50):
+        aip(gate_box, plate='琼A%05d' % number, plateid=1000 + number, image=b'')
+    assert len(lane.recent) == box_module._RECENT_IDS
+    clock[0] += 11                                  # beyond the 10 s window
+    aip(gate_box, plate='琼A%05d' % 60, plateid=9000, image=b'')
+    assert len(lane.recent) == 1
+    assert lane.counts['repeats'] == 0

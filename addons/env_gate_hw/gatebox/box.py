@@ -103,7 +103,7 @@ class Lane(object):
         self.camera_state_since = time.time()
         self.last_read = None
         self.current = None             # (plate_raw, plate_key, epoch)
-        self.recent = {}                # plate_key -> (epoch, action, reason)
+        self.recent = collections.OrderedDict()    # plate_key -> (epoch, action, reason), oldest first
         self.recent_ids = collections.OrderedDict()     # camera_event_id -> Decision
         self.recent_qr = {}             # sha256 of QR bytes -> epoch
         self.counts = collections.Counter()
@@ -406,15 +406,17 @@ class GateBox(object):
                         'error': _error_body(
                             'outbox.write_failed', 'the gate box could not store the read: %s'
                             % exc, '网关无法保存识别记录：%s' % exc)}
-            self.forwarder.wake()
+            self.forwarder.wake(lane.code)
         with lane.lock:
             if key:
                 if not repeat:
+                    lane.recent.pop(key, None)          # re-insert: the dict stays in time order
                     lane.recent[key] = (now, result.action, result.reason)
                 lane.current = (read.plate_raw, key, now)
-                if len(lane.recent) > 1000:
-                    horizon = now - max(self.config.dedup_window, 1.0)
-                    lane.recent = {k: v for k, v in lane.recent.items() if v[0] >= horizon}
+                horizon = now - self.config.dedup_window
+                while lane.recent and (len(lane.recent) > _RECENT_IDS or
+                                       next(iter(lane.recent.values()))[0] < horizon):
+                    lane.recent.popitem(last=False)
             lane.recent_ids[read.camera_event_id] = result
             while len(lane.recent_ids) > _RECENT_IDS:
                 lane.recent_ids.popitem(last=False)
@@ -460,7 +462,7 @@ class GateBox(object):
             _logger.warning('lane %s: weight %s not sent: %s', lane.code, reading.weight, exc)
             return
         self.outbox.put(event)
-        self.forwarder.wake()
+        self.forwarder.wake(lane.code)
         lane.counts['weights'] += 1
         _logger.info('lane %s: stable weight %s %s (vehicle %s)', lane.code, event['weight'],
                      event['unit'], plate or '-')

@@ -391,8 +391,22 @@ class Forwarder(object):
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def wake(self):
-        """Look at the outbox now instead of at the next poll (call after a put)."""
+    def wake(self, lane=None):
+        """Look at the outbox now instead of at the next poll (call after a put).
+
+        With the `lane` of the event just put: nothing happens while that lane waits
+        for a retry. Its new event could not be sent before the deferred ones anyway,
+        and a round costs a scan of the deferred rows under the outbox lock, which the
+        next camera read would wait for: during an ERP outage every read would pay for
+        the whole backlog.
+        """
+        if lane is not None:
+            with self._lock:
+                info = self._lanes.get(lane)
+                waiting = info is not None and info['state'] != OK and \
+                    (info['next_attempt'] or 0) > time.time()
+            if waiting:
+                return
         self._wake.set()
 
 
