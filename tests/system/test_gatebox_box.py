@@ -7,6 +7,7 @@ JPEG snapshots; results are read back from the ERP over XML-RPC.
 """
 import base64
 import datetime
+import io
 import json
 import os
 import sys
@@ -181,6 +182,47 @@ def test_hikvision_push_and_manual_lift_from_the_erp_are_recorded(odoo_server, g
     assert event['event_type'] == 'manual_lift' and event['plate_raw'] == plate
     assert payload['reason'].endswith(tag) and payload['extra']['user'] == '张伟'
     assert payload['extra']['source'] == 'erp'
+
+
+def test_qr_scan_and_a_lift_from_the_box_page_reach_the_erp(odoo_server, gate_box_factory):
+    qrcode = pytest.importorskip('qrcode')
+    box = gate_box_factory(odoo_server.url, name='qr')
+    tag = run_tag()
+    plate = plate_for(int(tag, 16) + 3, 'Q')
+    assert push(box, lane='N-IN', plate=plate, serialno='sys-%s' % tag, plateid=1)[0] == 200
+    text = '车辆识别代号：LFV2A21K5G3123456\n车辆型号：CA4250P66K24T1A1E5\n排放阶段：国六'
+    image = io.BytesIO()
+    qrcode.make(text.encode('gbk')).save(image)
+    reply = requests.post(box.url + '/env_gate_hw/qr?lane=N-IN', timeout=30,
+                          files={'image': ('list.png', image.getvalue(), 'image/png')})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body['plate'] == plate
+    parsed = body['codes'][0]['parsed']
+    assert parsed['vin'] == 'LFV2A21K5G3123456' and parsed['emission_stage'] == '6'
+    assert body['codes'][0]['encoding'] == 'gbk'
+    no_code = requests.post(box.url + '/env_gate_hw/qr?lane=N-IN', timeout=30,
+                            data=cameras_sim.sample_jpeg(),
+                            headers={'Content-Type': 'image/jpeg'})
+    assert no_code.status_code == 422 and no_code.json()['error'] == 'qr.not_found'
+
+    page_lift = requests.post(box.url + '/env_gate_hw/barrier/open', timeout=10, data={
+        'lane': 'N-IN', 'user': '张伟', 'reason': '随车清单已核对 %s' % tag,
+        'password': 'box-operator'})
+    assert page_lift.status_code == 200 and '抬杆已记录' in page_lift.text
+    wrong = requests.post(box.url + '/env_gate_hw/barrier/open', timeout=10, data={
+        'lane': 'N-IN', 'user': 'x', 'reason': 'y', 'password': 'guess'})
+    assert wrong.status_code == 401
+
+    rpc = odoo_server.rpc()
+    found = wait_for(lambda: (lambda rows: len(rows) == 2 and rows)(rpc(
+        'env.gate.event', 'search_read', [('plate_key', '=', plate),
+                                          ('event_type', 'in', ['qr', 'manual_lift'])],
+        fields=['event_type', 'payload'])), what='the scan and the lift in the ERP')
+    by_type = {event['event_type']: json.loads(event['payload']) for event in found}
+    assert by_type['qr']['extra']['codes'][0]['parsed']['model'] == 'CA4250P66K24T1A1E5'
+    assert by_type['manual_lift']['extra']['source'] == 'box'
+    assert by_type['manual_lift']['reason'].endswith(tag)
 
 
 # ---------------------------------------------------------------------------------------
