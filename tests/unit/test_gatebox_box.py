@@ -483,3 +483,14 @@ def test_dedup_memory_stays_bounded_and_forgets_old_reads(gate_box):
     aip(gate_box, plate='琼A%05d' % 60, plateid=9000, image=b'')
     assert len(lane.recent) == 1
     assert lane.counts['repeats'] == 0
+
+
+def test_alarminfoplate_keepalive_marks_the_camera_and_delivers_a_pending_lift(gate_box):
+    body = json.dumps({'heartbeat': {'serialno': 'cam-e-in', 'countid': 7}}).encode()
+    reply = gate_box.handle_alarminfoplate(body)
+    assert reply.status == 200
+    assert reply.body['Response_AlarmInfoPlate']['info'] == 'no'
+    assert gate_box.lanes['E-IN'].counts['heartbeats'] == 1 and queued(gate_box) == []
+    gate_box.manual_lift('E-IN', 'truck waiting, papers checked', 'guard')
+    reply = gate_box.handle_alarminfoplate(body)
+    assert reply.body['Response_AlarmInfoPlate']['info'] == 'ok'

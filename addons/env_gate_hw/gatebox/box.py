@@ -304,7 +304,7 @@ class GateBox(object):
     @staticmethod
     def _aip_heartbeat(body):
         """The heartbeat object of an AlarmInfoPlate keep-alive body, else None."""
-        if not body or len(body) > 4096:
+        if not body or len(body) > 4096 or b'"heartbeat"' not in bytes(body):
             return None
         try:
             data = json.loads(bytes(body).decode('utf-8', 'replace'))
