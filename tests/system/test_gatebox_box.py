@@ -154,6 +154,12 @@ def test_malformed_and_unknown_pushes_are_quarantined_and_the_box_keeps_serving(
     assert page.status_code == 200 and '环保门禁网关状态' in page.text
     assert 'demo-token' not in page.text and 'demo-token' not in json.dumps(box.status())
     assert box.status()['quarantine']['count'] == 3
+    # the drivers are registered the hw_proxy way (its JSON-RPC status route)
+    drivers = requests.post(box.url + '/hw_proxy/status_json', timeout=10, json={
+        'jsonrpc': '2.0', 'method': 'call', 'params': {}}).json()['result']
+    assert drivers['env_gate_hw.camera.E-IN']['status'] == 'connected'
+    assert {'env_gate_hw.forwarder', 'env_gate_hw.syncer', 'env_gate_hw.barrier.N-OUT'} <= \
+        set(drivers)
 
 
 def test_hikvision_push_and_manual_lift_from_the_erp_are_recorded(odoo_server, gate_box_factory):
