@@ -89,7 +89,10 @@ def test_canonical_request():
     path, headers, body = wire.canonical_request(ENTRY)
     assert path == '/passages' and body is ENTRY
     assert headers == {'Idempotency-Key': ENTRY['record_id'], 'X-Enterprise-Code': '1302030001'}
-    assert wire.canonical_request(VEHICLE)[0] == '/vehicles'
+    path, headers, body = wire.canonical_request(VEHICLE)
+    assert path == '/vehicles' and headers['Idempotency-Key'] == (
+        'vehicle/1302030001/%E5%86%80B12345@' + VEHICLE['revision'])
+    headers['Idempotency-Key'].encode('latin-1')
     assert {k: wire.CANONICAL_PATHS[k] for k in ('in_plant_vehicle', 'machinery', 'gate',
                                                   'gate_status')} == {
         'in_plant_vehicle': '/in-plant-vehicles', 'machinery': '/machinery', 'gate': '/gates',

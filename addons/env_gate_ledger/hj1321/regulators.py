@@ -344,11 +344,14 @@ CANONICAL_STRATEGIES = '/strategies'
 
 
 def canonical_request(record):
-    """(path, headers, body) of a canonical record's POST; the body is the record itself."""
+    """(path, headers, body) of a canonical record's POST; the body is the record itself.
+
+    The Idempotency-Key header is the record_id percent-encoded (UTF-8), since header
+    values are Latin-1 and register ids carry plates (冀B12345)."""
     check_supported(CANONICAL_JSON, record.get('kind'))
     return (CANONICAL_PATHS[record['kind']],
-            {'Idempotency-Key': record['record_id'],
-             'X-Enterprise-Code': record['enterprise_code']},
+            {'Idempotency-Key': quote(record['record_id'], safe='/@:'),
+             'X-Enterprise-Code': quote(record['enterprise_code'], safe='')},
             record)
 
 
