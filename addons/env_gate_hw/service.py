@@ -126,6 +126,9 @@ def post_load():
             _problem = 'the gate box needs workers = 0 (threaded server)'
             _logger.critical('env_gate_hw: %s; not started', _problem)
             return
+        # the box process, even when its configuration turns out wrong: then it answers
+        # every request with the reason (503), which needs no database either
+        _patch_http_for_box()
         try:
             base_dir = os.path.dirname(os.path.abspath(tools_config.rcfile or '.'))
             box_config = config_module.load(sections, base_dir)
@@ -134,8 +137,13 @@ def post_load():
             _logger.critical('env_gate_hw: configuration error, gate box not started: %s', exc)
             return
         from .gatebox.box import GateBox
-        _patch_http_for_box()
-        _box = GateBox(box_config).start()
+        try:
+            _box = GateBox(box_config).start()
+        except Exception as exc:    # data dir not writable, outbox unreadable...
+            _problem = '%s: %s' % (type(exc).__name__, exc)
+            _logger.critical('env_gate_hw: the gate box could not start: %s', _problem,
+                             exc_info=True)
+            return
         _warm_up_http()
         _problem = None
         _register_drivers(_box)

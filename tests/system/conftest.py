@@ -115,7 +115,7 @@ class GateBoxProcess(object):
     """
 
     def __init__(self, directory, erp_url, name='box', port=None, settings=None,
-                 lanes=DEMO_LANES):
+                 lanes=DEMO_LANES, tokens=None):
         self.directory = str(directory)
         self.erp_url = erp_url
         self.name = name
@@ -129,6 +129,7 @@ class GateBoxProcess(object):
                          'operator_password': 'box-operator', 'box_name': 'system test %s' % name}
         self.settings.update(settings or {})
         self.lanes = lanes
+        self.tokens = tokens or {}
         self.process = None
         self._log = None
         os.makedirs(self.directory, exist_ok=True)
@@ -143,12 +144,13 @@ class GateBoxProcess(object):
         lines += ['%s = %s' % item for item in sorted(self.settings.items())]
         for code, direction in self.lanes:
             lines += ['', '[env_gate_hw lane %s]' % code,
-                      'token = demo-token-%s' % code.lower(), 'direction = %s' % direction,
+                      'token = %s' % self.tokens.get(code, 'demo-token-%s' % code.lower()),
+                      'direction = %s' % direction,
                       'camera = alarminfoplate', 'barrier = camera', 'heartbeat_timeout = 60']
         with open(self.conf, 'w', encoding='utf-8') as handle:
             handle.write('\n'.join(lines) + '\n')
 
-    def start(self, timeout=90):
+    def start(self, timeout=90, ready_status=200):
         _require_env()
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self._log = open(self.log_path, 'ab')
@@ -162,7 +164,8 @@ class GateBoxProcess(object):
             if self.process.poll() is not None:
                 pytest.fail('the gate box exited early; see %s' % self.log_path)
             try:
-                if requests.get(self.url + '/env_gate_hw/status.json', timeout=5).status_code == 200:
+                if requests.get(self.url + '/env_gate_hw/status.json',
+                                timeout=5).status_code == ready_status:
                     return self
             except requests.RequestException:
                 pass

@@ -162,6 +162,19 @@ def test_malformed_and_unknown_pushes_are_quarantined_and_the_box_keeps_serving(
         set(drivers)
 
 
+def test_a_configuration_error_is_reported_not_guessed(odoo_server, gate_box_factory):
+    box = gate_box_factory(odoo_server.url, name='bad-config', start=False,
+                           tokens={'E-OUT': 'two words'})
+    box.start(ready_status=503)
+    reply = requests.get(box.url + '/env_gate_hw/status.json', timeout=10).json()
+    assert reply['error'] == 'box.not_running'
+    assert 'E-OUT' in reply['message'] and 'token' in reply['message']
+    assert 'token' in reply['message_zh']
+    assert 'two words' not in json.dumps(reply, ensure_ascii=False)
+    camera = requests.post(box.camera_url(), data=cameras_sim.alarminfoplate_body(), timeout=10)
+    assert camera.status_code == 503        # never an "ok" without the box running
+
+
 def test_hikvision_push_and_manual_lift_from_the_erp_are_recorded(odoo_server, gate_box_factory):
     box = gate_box_factory(odoo_server.url, name='lift')
     tag = run_tag()
