@@ -1,14 +1,15 @@
 {
     'name': 'Environmental Gate Ledger (HJ 1321)',
     'summary': 'Gate e-ledger for HJ 1321-2023: vehicles, machinery, lanes, passages, '
-               'weighbridge tickets tied to receipts, clean-transport share',
-    'version': '11.0.1.0.0',
+               'weighbridge tickets tied to receipts, clean-transport share, emergency '
+               'strategies and blacklist synced to the gate boxes',
+    'version': '11.0.1.1.0',
     'category': 'Operations/Environment',
     'author': 'env_gate',
     'license': 'LGPL-3',
     'application': True,
     'depends': ['mail', 'product', 'stock', 'purchase'],
-    'external_dependencies': {'python': ['jsonschema', 'PIL']},
+    'external_dependencies': {'python': ['jsonschema', 'PIL', 'requests']},
     'data': [
         'security/env_gate_security.xml',
         'security/ir.model.access.csv',
@@ -21,6 +22,9 @@
         'views/env_gate_event_views.xml',
         'views/env_gate_passage_views.xml',
         'views/env_gate_correction_views.xml',
+        'views/env_gate_strategy_views.xml',
+        'views/env_gate_blacklist_views.xml',
+        'views/env_gate_vehicle_proposal_views.xml',
         'report/env_gate_weighing_report.xml',
         'views/env_gate_weighing_views.xml',
         'views/env_gate_transport_volume_views.xml',
@@ -30,6 +34,7 @@
         'wizards/env_gate_manual_entry_views.xml',
         'wizards/env_gate_verify_views.xml',
         'wizards/env_gate_lane_token_views.xml',
+        'wizards/env_gate_lane_lift_views.xml',
         'views/env_gate_menus.xml',
     ],
     'demo': [

@@ -31,22 +31,37 @@ def _json(body, status=200):
                          content_type='application/json; charset=utf-8')
 
 
+def _lane(what):
+    """(env, lane, None) for the request's bearer lane token, or (None, None, a 401/404
+    reply)."""
+    if not request.db:
+        return None, None, _json({'error': 'no_database', 'message': 'no database selected'},
+                                 404)
+    env = api.Environment(request.cr, SUPERUSER_ID, {})
+    header = request.httprequest.headers.get('Authorization', '')
+    token = header[7:].strip() if header.lower().startswith('bearer ') else ''
+    lane = env['env.gate.lane']._authenticate(token)
+    if not lane:
+        _logger.warning('%s refused: unknown or missing lane token from %s', what,
+                        request.httprequest.remote_addr)
+        return None, None, _json({'error': 'unauthorized',
+                                  'message': 'missing or unknown lane token / 车道令牌缺失或无效'},
+                                 401)
+    return env, lane, None
+
+
+def _bad_request(code, message_en, message_zh):
+    return _json({'error': code, 'message': message_en, 'message_zh': message_zh}, 400)
+
+
 class GateApi(http.Controller):
 
     @http.route('/env_gate/api/v1/events', type='http', auth='none', methods=['POST'],
                 csrf=False)
     def events(self, **kwargs):
-        if not request.db:
-            return _json({'error': 'no_database', 'message': 'no database selected'}, 404)
-        env = api.Environment(request.cr, SUPERUSER_ID, {})
-        header = request.httprequest.headers.get('Authorization', '')
-        token = header[7:].strip() if header.lower().startswith('bearer ') else ''
-        lane = env['env.gate.lane']._authenticate(token)
-        if not lane:
-            _logger.warning('event batch refused: unknown or missing lane token from %s',
-                            request.httprequest.remote_addr)
-            return _json({'error': 'unauthorized',
-                          'message': 'missing or unknown lane token / 车道令牌缺失或无效'}, 401)
+        env, lane, refused = _lane('event batch')
+        if refused:
+            return refused
         try:
             raw_events = event_rules.parse_request(request.httprequest.get_data())
         except Hj1321Error as exc:
@@ -61,3 +76,41 @@ class GateApi(http.Controller):
                      counts['accepted'], counts['duplicate'], counts['rejected'])
         body = dict(counts, results=results)
         return _json(body)
+
+    @http.route('/env_gate/api/v1/sync', type='http', auth='none', methods=['GET'],
+                csrf=False)
+    def sync(self, since='0', **kwargs):
+        """The register summary for the gate box's cache (wire format:
+        env_gate_hw/gatebox/cache.py): full, or the changes after version `since`."""
+        env, lane, refused = _lane('sync')
+        if refused:
+            return refused
+        try:
+            since = int(since)
+            if since < 0:
+                raise ValueError(since)
+        except (TypeError, ValueError):
+            return _bad_request('sync.bad_since', 'since must be an integer >= 0',
+                                '参数 since 须为不小于0的整数')
+        payload = env['env.gate.sync']._payload(lane, since)
+        _logger.info('lane %s: sync since %s -> version %s%s (%s vehicles)', lane.code, since,
+                     payload['version'], ' full' if payload['full'] else '',
+                     len(payload['vehicles']))
+        return _json(payload)
+
+    @http.route('/env_gate/api/v1/status', type='http', auth='none', methods=['POST'],
+                csrf=False)
+    def status(self, **kwargs):
+        """A gate box's status report: box facts, camera states, outbox counts."""
+        env, lane, refused = _lane('status report')
+        if refused:
+            return refused
+        try:
+            report = json.loads(request.httprequest.get_data().decode('utf-8-sig'))
+            result = env['env.gate.lane']._record_status(lane, report)
+        except Hj1321Error as exc:      # a ValueError too: first
+            return _bad_request(exc.code, exc.message_en, exc.message_zh)
+        except (ValueError, UnicodeDecodeError):
+            return _bad_request('status.bad_json', 'the body must be a JSON object',
+                                '请求体须为 JSON 对象')
+        return _json(result)

@@ -2,10 +2,15 @@ from . import common
 from . import res_company
 from . import res_config_settings
 from . import env_gate_chain_mixin
+from . import env_gate_sync
 from . import env_gate_gate
 from . import env_gate_lane
 from . import env_gate_cargo
 from . import env_gate_vehicle
+from . import env_gate_strategy_rule
+from . import env_gate_strategy
+from . import env_gate_blacklist
+from . import env_gate_vehicle_proposal
 from . import env_gate_machinery
 from . import env_gate_event
 from . import env_gate_passage

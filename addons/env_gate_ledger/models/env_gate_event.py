@@ -101,13 +101,14 @@ class EnvGateEvent(models.Model):
                 fresh.append((index, event))
                 if weight is not None:
                     weights[index] = weight
-        reads = [(index, event) for index, event in fresh if event.type == 'plate']
+        reads = [(index, event) for index, event in fresh
+                 if event.type in ('plate', 'manual_lift')]
         passages = dict(zip([index for index, _e in reads], self.env['env.gate.passage']._ingest_reads(
-            lane, [self._read_of(event) for _i, event in reads])))
+            lane, [self._read_of(event, lane) for _i, event in reads])))
         names = dict(self.env['env.gate.passage'].browse(
             {pid for pid, _opened in passages.values()}).mapped(lambda p: (p.id, p.name)))
         received = fields.Datetime.now()
-        rows, repeat_pictures = [], {}
+        rows, repeat_pictures, qr_events = [], {}, []
         for (index, event), event_pk in zip(fresh, self._chain_reserve_ids(len(fresh))):
             passage_id, opened = passages.get(index, (None, None))
             rows.append({
@@ -123,8 +124,10 @@ class EnvGateEvent(models.Model):
                 'outcome': 'weighing' if index in weights else (
                     'stored' if passage_id is None else ('passage' if opened else 'repeat')),
             })
-            if passage_id and not opened and event.pictures:
+            if event.pictures and not (passage_id and opened):
                 repeat_pictures[event_pk] = event.pictures
+            if event.type == 'qr':
+                qr_events.append((event_pk, event))
             results[index] = {'event_id': event.event_id, 'status': 'accepted'}
             if passage_id:
                 results[index]['passage'] = names[passage_id]
@@ -136,20 +139,57 @@ class EnvGateEvent(models.Model):
                 ticket = Weighing._record_weight(lane, event.plate_key, weights[index],
                                                  event.time_utc)
                 results[index]['weighing'] = ticket.name if ticket else None
+        self.env['env.gate.vehicle.proposal'].sudo()._from_qr_events(lane, qr_events)
         cr.execute('UPDATE env_gate_lane SET last_event_time = %s WHERE id = %s',
                    (received, lane.id))
-        lane.invalidate_cache(['last_event_time'], lane.ids)
+        heartbeats = [event.time_utc for _i, event in fresh if event.type == 'heartbeat']
+        if heartbeats:
+            # a replayed old heartbeat must not move the clock back
+            heard = fields.Datetime.to_string(max(heartbeats))
+            cr.execute("UPDATE env_gate_lane SET last_heartbeat = %s, camera_state = 'online' "
+                       "WHERE id = %s AND (last_heartbeat IS NULL OR last_heartbeat < %s)",
+                       (heard, lane.id, heard))
+        lane.invalidate_cache(['last_event_time', 'last_heartbeat', 'camera_state'], lane.ids)
         return results
 
     @api.model
-    def _read_of(self, event):
-        return {
+    def _read_of(self, event, lane):
+        read = {
             'time': event.time_utc, 'plate_raw': event.plate_raw, 'plate_key': event.plate_key,
             'plate_kind': event.plate_kind, 'plate_color': event.plate_color,
             'confidence': event.confidence, 'direction': event.direction,
             'decision': DECISIONS.get(event.decision) or ('1' if event.plate_key else '4'),
             'reason': event.reason, 'pictures': event.pictures, 'source': 'device',
         }
+        if event.type == 'manual_lift':
+            read.update(self._lift_of(event, lane))
+        return read
+
+    @api.model
+    def _lift_of(self, event, lane):
+        """What a manual lift adds to its read: decision manual (人工抬杆), the reason and
+        who lifted. The gate box names the person in extra.user (a login when the ERP asked
+        for the lift, else the name the guard typed on the box); a name that is no login
+        stays in the explanation."""
+        extra = event.extra
+        who = extra.get('user') if isinstance(extra.get('user'), str) else ''
+        user = self.env['res.users'].sudo().search([('login', '=', who)], limit=1) \
+            if who else self.env['res.users']
+        reason = extra.get('reason_full') if isinstance(extra.get('reason_full'), str) \
+            else None
+        reason = reason or event.reason or ''
+        if who and not user:
+            reason = '%s：%s' % (who, reason) if reason else who
+        direction = event.direction
+        if not direction:
+            # a two-way lane and a box that did not say: the way the held vehicle was going
+            held = self.env['env.gate.passage'].sudo().search(
+                [('lane_id', '=', lane.id), ('plate_key', '=', event.plate_key or False)],
+                order='pass_time desc', limit=1) if event.plate_key else None
+            direction = held.direction if held else '1'
+        return {'decision': DECISIONS['manual'], 'direction': direction, 'lift': True,
+                'reason': event.reason or (reason[:200] if reason else None),
+                'manual_reason': reason or None, 'manual_user_id': user.id or None}
 
     @api.model
     def _attach_repeat_pictures(self, pictures):

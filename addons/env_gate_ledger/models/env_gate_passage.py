@@ -171,7 +171,8 @@ class EnvGatePassage(models.Model):
         Everything is looked up once per batch and written in one query per table.
         Each read is a dict: time (naive UTC datetime), plate_raw, plate_key, plate_kind,
         plate_color, confidence, direction ('1'/'2'), decision, reason, pictures
-        {kind: bytes}, and for manual entries source, manual_* fields, cargo_id, quantity.
+        {kind: bytes}, and for manual entries source, manual_* fields, cargo_id, quantity;
+        `lift`: True for a manual lift (a passage of its own, never a repeat).
         """
         cr = self.env.cr
         company = lane.company_id
@@ -208,7 +209,9 @@ class EnvGatePassage(models.Model):
         rows, by_id, exits_of_old, pictures, results = [], {}, [], {}, []
         for read, name in zip(reads, candidates):
             key, when = read['plate_key'], read['time']
-            repeat = key and read.get('source', 'device') == 'device' and next(
+            # a manual lift is a passage of its own, never a repeat of the held read
+            repeat = key and read.get('source', 'device') == 'device' and \
+                not read.get('lift') and next(
                 (pid for t, pid in recent[key] if abs(t - when) <= window), None)
             if repeat:
                 results.append((repeat, False))
@@ -267,7 +270,7 @@ class EnvGatePassage(models.Model):
                 if key:
                     open_entries[key].append((when, pid))
             row['needs_review'] = any(row[f] for f in FLAGS)
-            if key:
+            if key and not read.get('lift'):
                 recent[key].append((when, pid))
             rows.append(row)
             by_id[pid] = row

@@ -9,9 +9,13 @@ from .common import bilingual, code_selection, validation_error
 class EnvGateVehicle(models.Model):
     _name = 'env.gate.vehicle'
     _description = 'Vehicle'
-    _inherit = ['mail.thread']
+    _inherit = ['mail.thread', 'env.gate.sync.mixin']
     _order = 'plate, internal_code'
     _rec_name = 'display_plate'
+
+    _sync_fields = ('plate', 'plate_color', 'emission_stage', 'fuel_type', 'vehicle_type',
+                    'category', 'fleet_name', 'owner', 'special_purpose', 'hazardous_goods',
+                    'livelihood', 'active', 'company_id')
 
     category = fields.Selection(
         [('transport', 'Transport (in and out)'), ('in_plant', 'In-plant')], 'Category',
@@ -57,6 +61,21 @@ class EnvGateVehicle(models.Model):
     missing = fields.Char('Missing for the Ledger', compute='_compute_missing')
     passage_ids = fields.One2many('env.gate.passage', 'vehicle_id', 'Passages')
     passage_count = fields.Integer(compute='_compute_passage_count')
+    special_purpose = fields.Boolean('Special-purpose Vehicle', track_visibility='onchange',
+                                     help='专项作业车: exempt from emergency strategies that '
+                                          'exempt special vehicles.')
+    hazardous_goods = fields.Boolean('Hazardous-goods Transport', track_visibility='onchange',
+                                     help='危化品运输车: exempt from emergency strategies that '
+                                          'exempt hazardous-goods vehicles.')
+    livelihood = fields.Boolean('Livelihood Supply', track_visibility='onchange',
+                                help='民生保障: exempt only where a strategy says so.')
+    blacklisted = fields.Boolean('Blacklisted', compute='_compute_blacklist',
+                                 search='_search_blacklisted',
+                                 help='A currently valid entry of the authority blacklist names '
+                                      'this plate.')
+    blacklist_ids = fields.Many2many('env.gate.blacklist', string='Blacklist Entries',
+                                     compute='_compute_blacklist')
+    blacklist_count = fields.Integer('Blacklist Count', compute='_compute_blacklist')
     company_id = fields.Many2one('res.company', 'Company', required=True,
                                  default=lambda self: self.env.user.company_id)
     active = fields.Boolean(default=True)
@@ -111,6 +130,24 @@ class EnvGateVehicle(models.Model):
         for vehicle in self:
             vehicle.passage_count = counts.get(vehicle.id, 0)
 
+    def _compute_blacklist(self):
+        Blacklist = self.env['env.gate.blacklist']
+        entries = Blacklist.search([('plate', 'in', [p for p in self.mapped('plate') if p])])
+        for vehicle in self:
+            mine = entries.filtered(lambda e: e.plate == vehicle.plate
+                                    and e.company_id == vehicle.company_id)
+            vehicle.blacklist_ids = mine
+            vehicle.blacklist_count = len(mine)
+            vehicle.blacklisted = any(mine.mapped('currently_valid'))
+
+    def _search_blacklisted(self, operator, value):
+        valid = self.env['env.gate.blacklist'].search(
+            self.env['env.gate.blacklist']._valid_domain())
+        pairs = {(e.plate, e.company_id.id) for e in valid}
+        ids = [v.id for v in self.with_context(active_test=False).search(
+            [('plate', 'in', list({p for p, _c in pairs}))]) if (v.plate, v.company_id.id) in pairs]
+        return [('id', 'in' if (operator == '=') == bool(value) else 'not in', ids)]
+
     @api.constrains('plate', 'internal_code', 'category')
     def _check_identity(self):
         for vehicle in self:
@@ -156,6 +193,15 @@ class EnvGateVehicle(models.Model):
         action = self.env.ref('env_gate_ledger.env_gate_passage_action').read()[0]
         action['domain'] = [('vehicle_id', '=', self.id)]
         action['context'] = {}
+        return action
+
+    @api.multi
+    def action_view_blacklist(self):
+        self.ensure_one()
+        action = self.env.ref('env_gate_ledger.env_gate_blacklist_action').read()[0]
+        action['domain'] = [('plate', '=', self.plate)]
+        action['context'] = {'default_plate': self.plate, 'default_plate_color': self.plate_color,
+                             'active_test': False}
         return action
 
     @api.model

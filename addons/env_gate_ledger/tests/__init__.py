@@ -5,3 +5,9 @@ from . import test_chain
 from . import test_access
 from . import test_weighing
 from . import test_clean_transport
+from . import test_strategy
+from . import test_blacklist
+from . import test_sync
+from . import test_box_status
+from . import test_manual_lift
+from . import test_vehicle_proposal

@@ -43,3 +43,44 @@ class GateCase(SavepointCase):
 
     def ingest(self, lane, *events):
         return self.Event._ingest(lane, list(events))
+
+
+def call_api(env, endpoint, token=None, body=b'', **params):
+    """Call a GateApi endpoint (controllers/main.py) in this test's transaction: a stand-in
+    request carries the cursor, the Authorization header and the body. Returns (HTTP
+    status, decoded JSON reply)."""
+    import json
+    import types
+
+    from odoo import http
+    from odoo.addons.env_gate_ledger.controllers.main import GateApi
+
+    headers = {'Authorization': 'Bearer %s' % token} if token else {}
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode('utf-8')
+    fake = types.SimpleNamespace(
+        db=env.cr.dbname, cr=env.cr, endpoint=None,
+        httprequest=types.SimpleNamespace(headers=headers, remote_addr='127.0.0.1',
+                                          get_data=lambda: body))
+    http._request_stack.push(fake)
+    try:
+        response = getattr(GateApi(), endpoint)(**params)
+    finally:
+        http._request_stack.pop()
+    return response.status_code, json.loads(response.get_data().decode('utf-8'))
+
+
+def gatebox():
+    """The gate box's framework-free package (addons/env_gate_hw/gatebox), imported the way
+    the box imports it (with hj1321 top-level), so tests check the ERP against the box's
+    own parsers. Nothing of it is imported by the add-on itself."""
+    import os
+    import sys
+    addons = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
+                                           '..'))
+    for addon in ('env_gate_ledger', 'env_gate_hw'):
+        if os.path.join(addons, addon) not in sys.path:
+            sys.path.insert(0, os.path.join(addons, addon))
+    import gatebox.cache
+    import gatebox.qr
+    return gatebox
