@@ -1205,6 +1205,11 @@ def finish(cr, env, plant, dropped, n_volumes, clock):
                    [(vid, tare, when) for vid, (tare, when) in plant.last_tare.items()],
                    page_size=2000)
     cr.execute('UPDATE env_gate_lane SET last_event_time = %s', (ts(plant.now),))
+    # models may number their rows for the gate boxes' cache (env.gate.sync.mixin): its
+    # init() numbers the rows that have no version yet, as after an upgrade
+    for model in ('env.gate.vehicle', 'env.gate.lane'):
+        if 'sync_version' in env[model]._fields:
+            env[model].init()
     # the ticket sequence goes on from the last generated number of each year
     sequence = env['ir.sequence'].search([('code', '=', 'env.gate.weighing')], limit=1)
     for year, count in sorted(plant.weigh_years.items()):
