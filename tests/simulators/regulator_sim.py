@@ -58,6 +58,7 @@ if _ADDON not in sys.path:
 
 from hj1321 import regulators as wire  # noqa: E402
 
+STATS_PATH = '/_sim/stats'      # counts for a person or a bench (no credentials needed)
 FAULTS = ('timeout', 'lost', 'http500', 'http503', 'rate_limit', 'garbage', 'drop', 'slow')
 GARBAGE = b'<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>'
 CST = datetime.timezone(datetime.timedelta(hours=8))
@@ -172,6 +173,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         platform = self.server.platform
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length else b''
+        if self.path == STATS_PATH:
+            return self._write(json_reply(platform.stats()))
         if platform.refusing():
             return self._drop()
         if platform.down():
@@ -329,6 +332,15 @@ class PlatformSim(object):
     def answer(self, name):
         with self.lock:
             self.answers[name] += 1
+
+    def stats(self):
+        """Counts of what the platform received and stored (GET /_sim/stats)."""
+        with self.lock:
+            return {'adapter': self.adapter, 'received': len(self.received),
+                    'records': len(self.records), 'stored': sum(self.stored.values()),
+                    'max_stored': max(self.stored.values()) if self.stored else 0,
+                    'answers': dict(self.answers), 'tokens_issued': len(self.tokens_issued),
+                    'errors': list(self.errors[-5:])}
 
     def ops(self, op):
         """The payloads received for one operation, in order."""
@@ -893,6 +905,8 @@ def main(argv=None):
     parser.add_argument('--slow', type=float, default=0.0, help='delay every answer (s)')
     parser.add_argument('--token-uses', type=int, default=None,
                         help='tokens expire after this many calls')
+    parser.add_argument('--quiet', action='store_true',
+                        help='do not print what arrives (counts: GET %s)' % STATS_PATH)
     args = parser.parse_args(argv)
     options = {'host': args.host, 'port': args.port, 'enterprise_code': args.enterprise_code}
     cls = SIMULATORS[args.adapter]
@@ -906,10 +920,11 @@ def main(argv=None):
     sim = cls(**options).start()
     sim.slow = args.slow
     sim.token_uses = args.token_uses
-    print('%s simulator on %s (enterprise %s); Ctrl-C stops it.'
-          % (sim.adapter, sim.base_url + ('/?wsdl' if cls is SoapSim else ''), args.enterprise_code))
+    print('%s simulator on %s (enterprise %s); counts at %s; Ctrl-C stops it.'
+          % (sim.adapter, sim.base_url + ('/?wsdl' if cls is SoapSim else ''), args.enterprise_code,
+             sim.base_url + STATS_PATH), flush=True)
     print('credentials: %s' % ', '.join('%s=%s' % kv for kv in sorted(options.items())
-                                        if kv[0] not in ('host', 'port')))
+                                        if kv[0] not in ('host', 'port')), flush=True)
     seen = 0
     try:
         while True:
@@ -917,9 +932,9 @@ def main(argv=None):
             with sim.lock:
                 new = sim.received[seen:]
                 seen = len(sim.received)
-            for op, payload in new:
+            for op, payload in ([] if args.quiet else new):
                 print('%s %s' % (op, json.dumps(wire.shorten(wire.mask(payload), 64),
-                                                ensure_ascii=False)[:300]))
+                                                ensure_ascii=False)[:300]), flush=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -67,6 +67,13 @@ def test_outcome():
         wire.Outcome('maybe')
 
 
+def test_retry_delay_follows_the_pattern_and_the_platform():
+    assert [wire.retry_delay(n) for n in (1, 2, 3, 4, 5, 7, 8, 50)] == [
+        60, 60, 300, 300, 900, 900, 3600, 3600]
+    assert wire.retry_delay(1, retry_after=120) == 120 and wire.retry_delay(8, retry_after=5) == 3600
+    assert wire.retry_delay(2, pattern={1: 10, 2: 20}) == 20
+
+
 @pytest.mark.parametrize('status,kind,unreachable', [
     (200, None, False), (201, None, False), (401, wire.AUTH, False), (403, wire.AUTH, False),
     (404, wire.REJECTED, False), (413, wire.REJECTED, False), (408, wire.RETRY, False),

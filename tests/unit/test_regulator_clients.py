@@ -537,3 +537,34 @@ def test_imports_as_a_module_of_the_addon_package():
     finally:
         for key in [k for k in sys.modules if k == parent or k.startswith(parent + '.')]:
             del sys.modules[key]
+
+
+def test_answers_in_gbk_without_a_charset_are_read():
+    class Answer(object):
+        def __init__(self, content, content_type):
+            self.content, self.headers = content, {'Content-Type': content_type}
+            self.encoding = 'ISO-8859-1' if content_type.startswith('text/') else None
+    text = '{"code": "400", "status": "车牌颜色代码错误"}'
+    read = rc.RegulatorClient._text
+    assert read(Answer(text.encode('gbk'), 'text/plain')) == text
+    assert read(Answer(text.encode('utf-8'), 'text/plain')) == text
+    assert read(Answer(text.encode('gbk'), 'application/json; charset=GBK')) == text
+    assert read(Answer(b'', 'text/plain')) == ''
+
+
+def test_a_redirect_is_not_followed_and_names_the_status(monkeypatch):
+    original = sims.CanonicalSim.handle
+
+    def moved_permanently(self, request, op):
+        if request['path'].startswith('/moved'):
+            return sims.Reply(301, b'', {'Location': 'https://platform.example/'})
+        return original(self, request, op)
+    monkeypatch.setattr(sims.CanonicalSim, 'handle', moved_permanently)
+    with platform(wire.CANONICAL_JSON, client_options={}) as (sim, _client):
+        moved = rc.make_client(wire.CANONICAL_JSON, base_url=sim.base_url + '/moved',
+                               enterprise_code=D['enterprise_code'], timeout=TIMEOUT,
+                               **CREDENTIALS[wire.CANONICAL_JSON])
+        attempt = moved.send('passage', passage())
+        moved.close()
+        assert (attempt.outcome, attempt.code, attempt.calls) == ('rejected', 'http.301', 1)
+        assert not sim.received

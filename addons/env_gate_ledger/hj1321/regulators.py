@@ -140,6 +140,23 @@ def dependency(adapter, kind, record):
     return None
 
 
+# Back-off of one record after consecutive transient failures, as queue_job's
+# retry_pattern: {from failure n: seconds}. An unreachable platform is paused and probed
+# instead, so these delays are for records the platform answered badly.
+RETRY_PATTERN = {1: 60, 3: 300, 5: 900, 8: 3600}
+
+
+def retry_delay(failures, retry_after=None, pattern=None):
+    """Seconds before the next try after `failures` (>= 1) consecutive transient
+    failures; a platform's Retry-After wins when it asks for longer."""
+    pattern = pattern or RETRY_PATTERN
+    delay = 0
+    for start in sorted(pattern):
+        if failures >= start:
+            delay = pattern[start]
+    return max(delay, retry_after or 0)
+
+
 def _snippet(text, limit=SNIPPET):
     text = text if isinstance(text, str) else repr(text)
     text = ' '.join(text.split())
@@ -255,6 +272,12 @@ _TEXT_PATTERNS = (
 )
 
 
+# Text that cannot hold a secret pattern skips the substitutions (dumps of whole records
+# are masked for every attempt: most strings are plates, times and codes).
+_MAYBE_SECRET = re.compile(r'pass|pwd|secret|token|jkxlh|salt|key|sign|bearer|basic|authori',
+                           re.I)
+
+
 def _secret_key(key):
     folded = re.sub(r'[^a-z0-9]', '', str(key).lower())
     return folded in _SECRET_KEYS or folded.endswith(_SECRET_SUFFIXES)
@@ -264,8 +287,9 @@ def _mask_text(text, secrets):
     for secret in secrets:
         if secret and secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _TEXT_PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _MAYBE_SECRET.search(text):
+        for pattern, replacement in _TEXT_PATTERNS:
+            text = pattern.sub(replacement, text)
     return text
 
 
