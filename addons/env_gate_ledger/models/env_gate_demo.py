@@ -69,7 +69,55 @@ class EnvGateDemo(models.AbstractModel):
         self._make_traffic(rng, vehicles)
         self._make_weighings(rng, loads)
         self._make_rail(rng)
+        self._make_control(vehicles)
         return True
+
+    def _make_control(self, vehicles):
+        """Emergency control as the gate boxes get it: an orange alert in force (and a
+        yellow one that ended last week), the authority's blacklist, exemption flags.
+        No randomness, so the demo traffic above stays the same."""
+        utc = datetime.datetime.utcnow().replace(microsecond=0, second=0)
+        stamp = fields.Datetime.to_string
+        manager = self.env.ref('env_gate_ledger.user_manager_demo', raise_if_not_found=False)
+        trucks = vehicles.sorted('id')
+        old = [v for v in trucks if v.emission_stage in ('3', '4')]
+        old[0].write({'hazardous_goods': True, 'fleet_name': '唐山危化品运输有限公司'})
+        old[1].write({'special_purpose': True})
+        Strategy = self.env['env.gate.strategy']
+        Strategy.create({
+            'name': '唐山市重污染天气黄色预警（上周）', 'level': 'yellow', 'state': 'active',
+            'authority': '唐山市重污染天气应急指挥部办公室',
+            'date_start': stamp(utc - datetime.timedelta(days=9)),
+            'date_end': stamp(utc - datetime.timedelta(days=7)),
+        }).write({'state': 'ended'})
+        current = Strategy.create({
+            'name': '唐山市重污染天气橙色预警', 'level': 'orange', 'state': 'active',
+            'authority': '唐山市重污染天气应急指挥部办公室 唐气指办〔2026〕38号',
+            'date_start': stamp(utc - datetime.timedelta(days=1)),
+            'date_end': stamp(utc + datetime.timedelta(days=2)),
+            'exempt_livelihood': True,
+            'note': '日均货车运输超过10辆次的企业停止使用国四及以下重型柴油（含燃气）货车；'
+                    '危化品运输车、专项作业车和民生保障车辆除外。',
+        })
+        if manager:
+            current.write({'activated_by': manager.id})
+        Blacklist = self.env['env.gate.blacklist']
+        sources = [('唐山市生态环境局', '遥感监测超标排放'),
+                   ('河北省生态环境厅 超标车辆名单', '路检路查黑烟车'),
+                   ('唐山市公安局交通警察支队', '未按规定定期检验'),
+                   ('唐山市生态环境局', 'OBD 远程监控数据异常'),
+                   ('迁安市生态环境分局', '尾气处理装置拆除')]
+        listed = old[2:6] + [v for v in trucks if v.emission_stage == '5'][:1]
+        for number, (vehicle, (source, reason)) in enumerate(zip(listed, sources)):
+            valid_from = utc - datetime.timedelta(days=20 - number)
+            valid_to = None
+            if number == 4:     # one that ran out: shown, not applied
+                valid_from, valid_to = utc - datetime.timedelta(days=60), \
+                    utc - datetime.timedelta(days=5)
+            Blacklist.create({
+                'plate': vehicle.plate, 'plate_color': vehicle.plate_color, 'source': source,
+                'reason': reason, 'valid_from': stamp(valid_from),
+                'valid_to': stamp(valid_to) if valid_to else False})
 
     def _make_logistics(self, rng, vehicles):
         """Suppliers with open purchase orders, products for the cargo kinds, and each

@@ -55,9 +55,12 @@ class EnvGateEvent(models.Model):
         """Store and process a batch of events sent with `lane`'s token.
 
         Called by the HTTP endpoint. Returns one result per event, in order: accepted (with
-        the passage serial for plate reads), duplicate (already received: never stored
+        the passage serial for plate reads and lifts), duplicate (already received: never stored
         twice) or rejected (with a code and a reason in both languages; the rest of the
         batch is still kept). Lookups happen once per batch and each table gets one insert.
+        Plate reads and manual lifts (decision manual, with reason and user) make passages,
+        weights make weighbridge tickets, QR scans of 随车清单 make register proposals,
+        heartbeats move the lane's last heartbeat.
         """
         cr = self.env.cr
         results, parsed = [None] * len(raw_events), []
@@ -108,7 +111,7 @@ class EnvGateEvent(models.Model):
         names = dict(self.env['env.gate.passage'].browse(
             {pid for pid, _opened in passages.values()}).mapped(lambda p: (p.id, p.name)))
         received = fields.Datetime.now()
-        rows, repeat_pictures, qr_events = [], {}, []
+        rows, event_pictures, qr_events = [], {}, []
         for (index, event), event_pk in zip(fresh, self._chain_reserve_ids(len(fresh))):
             passage_id, opened = passages.get(index, (None, None))
             rows.append({
@@ -125,14 +128,14 @@ class EnvGateEvent(models.Model):
                     'stored' if passage_id is None else ('passage' if opened else 'repeat')),
             })
             if event.pictures and not (passage_id and opened):
-                repeat_pictures[event_pk] = event.pictures
+                event_pictures[event_pk] = event.pictures
             if event.type == 'qr':
                 qr_events.append((event_pk, event))
             results[index] = {'event_id': event.event_id, 'status': 'accepted'}
             if passage_id:
                 results[index]['passage'] = names[passage_id]
         self._chain_insert(lane.company_id.id, rows)
-        self._attach_repeat_pictures(repeat_pictures)
+        self._attach_event_pictures(event_pictures)
         Weighing = self.env['env.gate.weighing']
         for index, event in fresh:
             if index in weights:
@@ -192,8 +195,9 @@ class EnvGateEvent(models.Model):
                 'manual_reason': reason or None, 'manual_user_id': user.id or None}
 
     @api.model
-    def _attach_repeat_pictures(self, pictures):
-        """A repeat read's pictures stay with its own event: nothing a camera sent is lost."""
+    def _attach_event_pictures(self, pictures):
+        """Pictures of an event that opened no passage (a repeat read, a QR scan's photo
+        of the list) stay with the event itself: nothing a camera sent is lost."""
         Attachment = self.env['ir.attachment'].sudo()
         for event_id, by_kind in pictures.items():
             for kind, data in by_kind.items():

@@ -177,7 +177,12 @@ class EnvGateVehicle(models.Model):
 
     @api.multi
     def write(self, vals):
-        return super(EnvGateVehicle, self).write(self._normalise_vals(vals))
+        result = super(EnvGateVehicle, self).write(self._normalise_vals(vals))
+        if 'plate' in vals:
+            # strategies exempt vehicles by plate on the box: send them again
+            self.env['env.gate.strategy'].sudo().search(
+                [('exempt_vehicle_ids', 'in', self.ids)])._sync_bump()
+        return result
 
     @api.onchange('plate')
     def _onchange_plate(self):

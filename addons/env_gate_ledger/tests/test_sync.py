@@ -228,6 +228,16 @@ class TestIncrementalSync(SyncCase):
         self.assertTrue(self.reply(since=self.held)['full'])
 
 
+    def test_exempt_vehicle_plate_change_resends_the_strategy(self):
+        self.strategy.write({'exempt_vehicle_ids': [(6, 0, [self.banned.id])]})
+        self.sync()
+        self.banned.write({'plate': '琼A4B322'})
+        payload, _result = self.sync()
+        self.assertEqual(self.ids(payload, 'strategies'), [self.strategy.id])
+        [strategy] = [s for s in self.cache.strategies() if s.id == self.strategy.id]
+        self.assertIn('琼A4B322', strategy.exempt_plates)
+        self.assertNotIn(BANNED, strategy.exempt_plates)
+
 class TestSyncHttp(SyncCase):
 
     def test_sync_over_http(self):
@@ -248,3 +258,4 @@ class TestSyncHttp(SyncCase):
         for since in ('x', '-1'):
             status, body = call_api(self.env, 'sync', TOKEN, since=since)
             self.assertEqual((status, body['error']), (400, 'sync.bad_since'))
+
