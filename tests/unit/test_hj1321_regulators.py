@@ -464,3 +464,6 @@ def test_mask_known_secrets_anywhere_and_dump():
     assert parsed['img'].startswith('<base64 ')
     assert parsed['note'].endswith('...(+44 chars)') and parsed['password'] == '***'
     assert parsed['note'].startswith('车牌 冀B12345, 车牌')
+    # a secret across the cut is masked first, so not even its first characters remain
+    straddling = {'note': '车' * 250 + 'SeCrEt-Value-123' + '车' * 50}
+    assert 'SeCrEt' not in wire.dump(straddling, secrets=['SeCrEt-Value-123'])

@@ -331,25 +331,42 @@ def _mask(obj, secrets):
 _BASE64_TEXT = re.compile(r'\A(?:data:[\w/+.-]+;base64,)?[A-Za-z0-9+/\r\n]+={0,2}\Z')
 
 
-def shorten(obj, limit=256):
-    """A copy of `obj` for dumps: long base64 (pictures) become '<base64 N chars sha256=..>',
-    other long strings are cut at `limit` characters."""
+def _pictures_out(obj, limit):
+    """Long base64 (pictures, data: URIs) -> '<base64 N chars sha256=...>'."""
     if isinstance(obj, dict):
-        return {key: shorten(value, limit) for key, value in obj.items()}
+        return {key: _pictures_out(value, limit) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [shorten(value, limit) for value in obj]
+        return [_pictures_out(value, limit) for value in obj]
+    if isinstance(obj, str) and len(obj) > limit and _BASE64_TEXT.match(obj):
+        return '<base64 %d chars sha256=%s>' % (
+            len(obj), hashlib.sha256(obj.encode('ascii', 'replace')).hexdigest()[:16])
+    return obj
+
+
+def _cut(obj, limit):
+    if isinstance(obj, dict):
+        return {key: _cut(value, limit) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_cut(value, limit) for value in obj]
     if isinstance(obj, str) and len(obj) > limit:
-        if _BASE64_TEXT.match(obj):
-            return '<base64 %d chars sha256=%s>' % (
-                len(obj), hashlib.sha256(obj.encode('ascii', 'replace')).hexdigest()[:16])
         return obj[:limit] + '...(+%d chars)' % (len(obj) - limit)
     return obj
 
 
+def shorten(obj, limit=256):
+    """A copy of `obj` for dumps: long base64 (pictures) become '<base64 N chars sha256=..>',
+    other long strings are cut at `limit` characters."""
+    return _cut(_pictures_out(obj, limit), limit)
+
+
 def dump(obj, secrets=(), limit=256):
-    """Masked, shortened JSON text of a request or answer, for attempt records and logs."""
-    return json.dumps(shorten(mask(obj, secrets), limit), ensure_ascii=False, sort_keys=True,
-                      default=str)
+    """Masked, shortened JSON text of a request or answer, for attempt records and logs.
+
+    Pictures are replaced before masking (a 100 kB base64 text is no place for a secret
+    and costs the most to scan), long texts are cut after it (a cut must not leave the
+    first characters of a secret behind)."""
+    return json.dumps(_cut(mask(_pictures_out(obj, limit), secrets), limit), ensure_ascii=False,
+                      sort_keys=True, default=str)
 
 
 # ---- A. canonical JSON ------------------------------------------------------------------
