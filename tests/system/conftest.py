@@ -124,7 +124,7 @@ class GateBoxProcess(object):
         self.data_dir = os.path.join(self.directory, 'data')
         self.conf = os.path.join(self.directory, 'box.conf')
         self.log_path = os.path.join(ROOT, 'artifacts', 'gatebox-%s.log' % name)
-        self.settings = {'sync_interval': '1', 'status_interval': '2', 'backoff_base': '0.2',
+        self.settings = {'sync_interval': '1', 'status_interval': '10', 'backoff_base': '0.2',
                          'backoff_cap': '2', 'dedup_window': '10',
                          'operator_password': 'box-operator', 'box_name': 'system test %s' % name}
         self.settings.update(settings or {})

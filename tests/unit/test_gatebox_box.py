@@ -494,3 +494,14 @@ def test_alarminfoplate_keepalive_marks_the_camera_and_delivers_a_pending_lift(g
     gate_box.manual_lift('E-IN', 'truck waiting, papers checked', 'guard')
     reply = gate_box.handle_alarminfoplate(body)
     assert reply.body['Response_AlarmInfoPlate']['info'] == 'ok'
+
+
+def test_event_times_are_whole_seconds_and_the_camera_time_is_kept(gate_box):
+    import datetime
+    when = datetime.datetime(2026, 11, 28, 0, 15, 30, 654321, tzinfo=datetime.timezone.utc)
+    aip(gate_box, plate=VI_TRUCK, plateid=300, when=when)
+    gate_box.manual_lift('E-IN', 'checked', 'guard')
+    read, lift = queued(gate_box)
+    assert read['time'] == '2026-11-28T00:15:30+00:00'
+    assert read['extra']['camera']['PlateResult']['timeStamp']['Timeval']['usec'] == 654321
+    assert lift['time'].endswith('+00:00') and '.' not in lift['time']

@@ -20,7 +20,7 @@ def sections(**lanes):
 def test_minimal_configuration_and_defaults():
     cfg = config.parse_sections(sections())
     assert cfg.erp_url == 'http://10.0.0.5:8069'
-    assert cfg.dedup_window == 10.0 and cfg.vehicle_window == 600.0 and cfg.forward_batch == 500
+    assert cfg.dedup_window == 10.0 and cfg.vehicle_window == 600.0 and cfg.forward_batch == 100
     lane = cfg.lanes['E-IN']
     assert (lane.token, lane.direction, lane.camera, lane.barrier.driver) == \
         ('tok-1', 'both', 'none', 'none')

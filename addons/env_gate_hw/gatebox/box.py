@@ -31,6 +31,11 @@ guard: the barrier did not open, and the ERP would otherwise read a missing deci
 
 Stable weights become `weight` events tied to the lane's current vehicle (the last plate
 read on the lane within `vehicle_window` seconds); QR images become `qr` events.
+
+Event times are sent to the second, the ledger's precision: the ERP names a passage after
+its barrier and second, and (as of this writing) misses a serial already taken in the
+same second when the new time has a fraction, answering HTTP 500 for the whole batch.
+The camera's own timestamp, fraction included, stays in the event's `extra`.
 Standard library plus requests, pyserial, Pillow/pyzbar (through the modules used).
 """
 import base64
@@ -374,6 +379,9 @@ class GateBox(object):
         if read.direction is None and lane.direction:
             read = read._replace(direction=lane.direction)
         event_id = cameras.event_id_for(read)
+        # The ledger keeps times to the second (passage serials are barrier + second); the
+        # camera's own timestamp stays in the event's extra.
+        read = read._replace(time_utc=read.time_utc.replace(microsecond=0))
         key = read.plate_key
         with lane.lock:
             known = lane.recent_ids.get(read.camera_event_id)
@@ -456,7 +464,8 @@ class GateBox(object):
         """SerialScale callback (scale thread): a stable weight -> `weight` event."""
         plate = lane.current_plate(self.clock(), self.config.vehicle_window)
         try:
-            event = weighbridge.to_weight_event(lane.code, reading, when, plate=plate,
+            event = weighbridge.to_weight_event(lane.code, reading, when.replace(microsecond=0),
+                                                plate=plate,
                                                 extra={'box': self.config.box_name})
         except weighbridge.WeighbridgeError as exc:
             _logger.warning('lane %s: weight %s not sent: %s', lane.code, reading.weight, exc)
@@ -498,7 +507,7 @@ class GateBox(object):
             'utf-8')).hexdigest()[:40]
         if not repeat:
             event = {'event_id': event_id, 'type': 'qr', 'lane': lane.code,
-                     'time': _utc_iso(now),
+                     'time': _utc_iso(int(now)),
                      'extra': {'source': 'qr', 'codes': found, 'box': self.config.box_name}}
             if plate:
                 event['plate'] = plate
@@ -554,7 +563,7 @@ class GateBox(object):
             event_id = uuid.uuid4().hex
         plate = lane.current_plate(now, self.config.vehicle_window)
         event = {'event_id': event_id, 'type': 'manual_lift', 'lane': lane.code,
-                 'time': _utc_iso(now), 'decision': 'manual', 'reason': reason[:200],
+                 'time': _utc_iso(int(now)), 'decision': 'manual', 'reason': reason[:200],
                  'extra': {'source': source, 'user': user[:100], 'remote_addr': remote_addr,
                            'barrier': lane.barrier.kind, 'box': self.config.box_name,
                            'reason_full': reason if len(reason) > 200 else None}}

@@ -19,7 +19,9 @@ the section and key in both languages; a token is never part of a message.
     sync_interval       seconds between register syncs [30]
     sync_lane           the lane whose token is used for the sync [the first lane]
     status_interval     seconds between status reports to the ERP [30]
-    forward_batch       events per request to the ERP, at most 500 [500]
+    forward_batch       events per request to the ERP, at most 500 [100]: a backlog
+                        goes in short ERP transactions (a 500-event batch holds the
+                        lane's rows for seconds and collides with other writers)
     forward_timeout     seconds to wait for the ERP's answer [30]
     backoff_base / backoff_cap   retry delays towards the ERP, seconds [1 / 60]
     camera_lift_window  seconds a manual lift waits for the camera's next push on lanes
@@ -318,7 +320,7 @@ def parse_sections(sections, base_dir=None):
     sync_lane = _text(values, SECTION, 'sync_lane', next(iter(lanes)))
     if sync_lane not in lanes:
         raise _bad(SECTION, 'sync_lane', '不是已配置的车道', 'is not a configured lane')
-    batch = _number(values, SECTION, 'forward_batch', 500, 1, integer=True)
+    batch = _number(values, SECTION, 'forward_batch', 100, 1, integer=True)
     if batch > 500:
         raise _bad(SECTION, 'forward_batch', '最多 500', 'must be at most 500')
     return BoxConfig(
