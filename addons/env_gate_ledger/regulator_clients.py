@@ -18,7 +18,8 @@ regulators.supports first). A record the adapter cannot map is 'rejected' locall
 for a "platform down: pause and probe" policy.
 
 Tokens (Henan getAccessToken, Hebei OAuth) are cached per client, renewed before they
-expire, and renewed once more when the platform says a token is invalid. Credentials and
+expire, and renewed once more when the platform says a token is invalid; token_state() /
+set_token() let several processes share one token. Credentials and
 tokens are registered with a logging filter that scrubs them from this module's records
 and from zeep's and urllib3's (zeep logs whole envelopes at DEBUG).
 
@@ -447,6 +448,21 @@ class _TokenClient(RegulatorClient):
 
     def invalidate_token(self):
         self._token = None
+
+    def token_state(self):
+        """{'access_token', 'valid_for' (seconds)} of the held token, or None: for a caller
+        that shares one token between processes (Odoo workers) instead of each logging in."""
+        with self._token_lock:
+            if not self._token or self.clock() >= self._token_expiry:
+                return None
+            return {'access_token': self._token, 'valid_for': self._token_expiry - self.clock()}
+
+    def set_token(self, access_token, valid_for):
+        """Use a token obtained elsewhere (see token_state) for `valid_for` seconds."""
+        with self._token_lock:
+            self._remember_token(access_token)
+            self._token = access_token
+            self._token_expiry = self.clock() + max(0, valid_for)
 
     def _ensure_token(self, exchange, force=False):
         """None when a valid token is held (fetching one if needed), else the failure."""

@@ -299,6 +299,24 @@ def test_tokens_are_renewed_before_they_expire(adapter):
         assert len(sim.tokens_issued) == 2 and sim.answers['auth'] == 0
 
 
+@pytest.mark.parametrize('adapter', [wire.HENAN, wire.HEBEI])
+def test_a_token_can_be_shared_between_clients(adapter):
+    clock = sims.Clock()
+    with platform(adapter, clock=clock, client_options={'clock': clock}) as (sim, client):
+        assert client.token_state() is None
+        assert client.send('passage', passage(1, pictures=False)).outcome == 'ok'
+        state = client.token_state()
+        assert state['access_token'] == sim.tokens_issued[0] and state['valid_for'] > 3000
+        other = rc.make_client(adapter, base_url=sim.base_url, timeout=TIMEOUT, clock=clock,
+                               enterprise_code=D['enterprise_code'], **CREDENTIALS[adapter])
+        other.set_token(state['access_token'], state['valid_for'])
+        assert other.send('passage', passage(2, pictures=False)).outcome == 'ok'
+        other.close()
+        assert len(sim.tokens_issued) == 1
+        clock.advance(state['valid_for'])
+        assert client.token_state() is None
+
+
 @pytest.mark.parametrize('adapter', [wire.HENAN, wire.HEBEI, wire.CANONICAL_JSON, wire.SOAP])
 def test_wrong_credentials_are_auth_without_a_loop(adapter):
     wrong = {'password': 'wrong-password'} if adapter != wire.SOAP else {'salt': 'wrong-salt'}
