@@ -113,6 +113,14 @@ def test_camera_read_reaches_the_erp_as_a_passage_with_its_picture(odoo_server, 
     status = box.wait_until(lambda s: s['outbox']['pending'] == 0)
     assert status['forwarder']['totals']['accepted'] >= 1
     assert status['lanes'][0]['camera']['state'] == 'online'
+    # the lane in the ERP shows the camera online, heard from at the read (status report)
+    heard = status['lanes'][0]['camera']['last_heartbeat'][:19].replace('T', ' ')
+    [lane] = wait_for(lambda: (lambda rows: rows[0]['camera_state'] == 'online' and
+                               (rows[0]['last_heartbeat'] or '') >= heard and rows)(rpc(
+        'env.gate.lane', 'search_read', [('code', '=', 'E-IN')],
+        fields=['camera_state', 'last_heartbeat'])), timeout=40,
+        what='the camera state in the ERP lane')
+    assert lane['camera_state'] == 'online'
 
 
 def test_malformed_and_unknown_pushes_are_quarantined_and_the_box_keeps_serving(

@@ -437,3 +437,23 @@ def test_wake_for_a_lane_waiting_for_its_retry_does_nothing(box):
     forwarder._wake.clear()
     forwarder.wake()
     assert forwarder._wake.is_set()
+
+
+def test_quiet_waits_for_a_round_and_holds_the_next_one(box, erp):
+    forwarder = _forwarder(box, erp.url)
+    with forwarder.quiet(timeout=1) as quiet:
+        assert quiet
+        started = threading.Event()
+        done = threading.Event()
+
+        def round_():
+            started.set()
+            forwarder.run_once()
+            done.set()
+        threading.Thread(target=round_, daemon=True).start()
+        assert started.wait(1)
+        assert not done.wait(0.2)           # held back while the box talks to the ERP
+    assert done.wait(2)
+    with forwarder._run_lock:               # a round in progress
+        with forwarder.quiet(timeout=0.05) as quiet:
+            assert quiet is False

@@ -639,23 +639,30 @@ class GateBox(object):
 
     def report_status(self):
         """POST each lane's status to the ERP with the lane's token (404 is tolerated: an
-        ERP without the endpoint)."""
+        ERP without the endpoint). Never while an event batch is on its way: both write
+        the lane's row in the ERP (see Forwarder.quiet); skipped when the forwarder stays
+        busy, the next report follows."""
         import requests
         report = self._status_report
         report['last_attempt'] = self.clock()
         url = self.config.erp_url + STATUS_PATH
         errors, not_found = [], 0
-        for lane in self.lanes.values():
-            try:
-                answer = requests.post(url, json=self.status_payload(lane), timeout=5,
-                                       headers={'Authorization': 'Bearer ' + lane.config.token})
-            except requests.RequestException as exc:
-                errors.append('%s: %s' % (lane.code, type(exc).__name__))
-                break
-            if answer.status_code == 404:
-                not_found += 1
-            elif answer.status_code >= 300:
-                errors.append('%s: HTTP %s' % (lane.code, answer.status_code))
+        payloads = [(lane, self.status_payload(lane)) for lane in self.lanes.values()]
+        with self.forwarder.quiet(timeout=5.0) as quiet:
+            if not quiet:
+                report.update(state='skipped', last_error='the forwarder was busy')
+                return dict(report)
+            for lane, payload in payloads:
+                try:
+                    answer = requests.post(url, json=payload, timeout=5, headers={
+                        'Authorization': 'Bearer ' + lane.config.token})
+                except requests.RequestException as exc:
+                    errors.append('%s: %s' % (lane.code, type(exc).__name__))
+                    break
+                if answer.status_code == 404:
+                    not_found += 1
+                elif answer.status_code >= 300:
+                    errors.append('%s: HTTP %s' % (lane.code, answer.status_code))
         if errors:
             report.update(state='error', last_error='; '.join(errors)[:300])
         elif not_found:

@@ -391,6 +391,17 @@ class Forwarder(object):
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def quiet(self, timeout):
+        """Wait up to `timeout` seconds until no round is running and keep rounds from
+        starting: a context manager yielding True, or False when a round did not end in
+        time (then nothing is held).
+
+        For the box's other requests to the ERP (status reports): they write the lane rows
+        an event batch updates too, and two transactions of one box on the same row make
+        the ERP fail one of them (serialization failure).
+        """
+        return _Quiet(self._run_lock, timeout)
+
     def wake(self, lane=None):
         """Look at the outbox now instead of at the next poll (call after a put).
 
@@ -408,6 +419,20 @@ class Forwarder(object):
             if waiting:
                 return
         self._wake.set()
+
+
+class _Quiet(object):
+    def __init__(self, lock, timeout):
+        self._lock, self._timeout, self._held = lock, timeout, False
+
+    def __enter__(self):
+        self._held = self._lock.acquire(timeout=self._timeout)
+        return self._held
+
+    def __exit__(self, *exc_info):
+        if self._held:
+            self._lock.release()
+            self._held = False
 
 
 def _short(exc, limit=300):
