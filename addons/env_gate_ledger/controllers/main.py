@@ -1,6 +1,10 @@
 """HTTP ingestion endpoint for gate boxes. Thin: authentication and JSON in, model out."""
 import json
 import logging
+import time
+
+import psycopg2
+from psycopg2 import errorcodes
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
@@ -50,6 +54,40 @@ def _lane(what):
     return env, lane, None
 
 
+# Concurrency errors worth a new try with a fresh snapshot (Odoo runs REPEATABLE READ): the
+# same event recorded by the ERP's manual lift and by the box forwarding it, a status
+# report and a batch both touching the lane row.
+_RETRY_CODES = (errorcodes.UNIQUE_VIOLATION, errorcodes.SERIALIZATION_FAILURE,
+                errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE)
+_TRIES = 4
+
+
+def _retrying(env, lane, what, work):
+    """work() in the request's transaction, started again (rolled back, new snapshot) when
+    a concurrent transaction got in the way; None when it still does after _TRIES."""
+    for attempt in range(1, _TRIES + 1):
+        try:
+            return work()
+        except psycopg2.Error as exc:
+            if exc.pgcode not in _RETRY_CODES:
+                raise
+            env.cr.rollback()
+            env.clear()
+            _logger.info('lane %s: %s collided with a concurrent transaction (try %d): %s',
+                         lane.code, what, attempt, str(exc).splitlines()[0])
+            time.sleep(0.05 * attempt * attempt)
+    _logger.warning('lane %s: %s still colliding after %d tries, answered 503', lane.code,
+                    what, _TRIES)
+    return None
+
+
+def _busy():
+    response = _json({'error': 'busy', 'message': 'the ERP is busy with the same lane; send '
+                      'again', 'message_zh': 'ERP 正忙于同一车道的其他请求，请稍后重发'}, 503)
+    response.headers['Retry-After'] = '2'
+    return response
+
+
 def _bad_request(code, message_en, message_zh):
     return _json({'error': code, 'message': message_en, 'message_zh': message_zh}, 400)
 
@@ -68,8 +106,10 @@ class GateApi(http.Controller):
             return _json({'error': exc.code, 'message': exc.message_en,
                           'message_zh': exc.message_zh}, 400)
         env = env(context={'lang': 'en_US', 'tz': 'Asia/Shanghai'})
-        results = env['env.gate.event'].with_context(force_company=lane.company_id.id)._ingest(
-            lane, raw_events)
+        results = _retrying(env, lane, 'event batch', lambda: env['env.gate.event'].with_context(
+            force_company=lane.company_id.id)._ingest(lane, raw_events))
+        if results is None:
+            return _busy()
         counts = {s: sum(1 for r in results if r['status'] == s)
                   for s in ('accepted', 'duplicate', 'rejected')}
         _logger.info('lane %s: %s accepted, %s duplicate, %s rejected', lane.code,
@@ -107,10 +147,13 @@ class GateApi(http.Controller):
             return refused
         try:
             report = json.loads(request.httprequest.get_data().decode('utf-8-sig'))
-            result = env['env.gate.lane']._record_status(lane, report)
+            result = _retrying(env, lane, 'status report',
+                               lambda: env['env.gate.lane']._record_status(lane, report))
         except Hj1321Error as exc:      # a ValueError too: first
             return _bad_request(exc.code, exc.message_en, exc.message_zh)
         except (ValueError, UnicodeDecodeError):
             return _bad_request('status.bad_json', 'the body must be a JSON object',
                                 '请求体须为 JSON 对象')
+        if result is None:
+            return _busy()
         return _json(result)

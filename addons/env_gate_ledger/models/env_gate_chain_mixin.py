@@ -8,6 +8,7 @@ the chain, which `verify` reports.
 """
 import zlib
 
+import psycopg2
 from psycopg2.extras import execute_values
 
 from odoo import _, api, fields, models
@@ -70,11 +71,30 @@ class EnvGateChainMixin(models.AbstractModel):
         """
         cr = self.env.cr
         cr.execute('SELECT pg_advisory_xact_lock(%s, %s)', (self._chain_lock_key(), company_id))
-        cr.execute('SELECT chain_seq, chain_hash FROM "%s" '
-                   'WHERE company_id = %%s AND chain_seq IS NOT NULL '
-                   'ORDER BY chain_seq DESC LIMIT 1' % self._table, (company_id,))
-        row = cr.fetchone()
-        return row if row else (0, chain.GENESIS)
+        query = ('SELECT chain_seq, chain_hash FROM "%s" '
+                 'WHERE company_id = %%s AND chain_seq IS NOT NULL '
+                 'ORDER BY chain_seq DESC LIMIT 1' % self._table)
+        cr.execute(query, (company_id,))
+        heads = [cr.fetchone()]
+        # Odoo transactions are REPEATABLE READ: this one's snapshot may predate the commit
+        # of whoever held the lock before us (two gate boxes forwarding at once), and a
+        # stale head would fork the chain. Read the committed head afresh too; our own
+        # uncommitted rows are only in our snapshot, so the later of the two wins.
+        heads.append(self._chain_committed_head(query, (company_id,)))
+        heads = [head for head in heads if head]
+        return max(heads) if heads else (0, chain.GENESIS)
+
+    def _chain_committed_head(self, query, params):
+        """The head as committed now, read through a cursor of its own; None when that
+        cursor cannot read the table: created or altered by this very transaction (a
+        module install or update), which then is the only one writing to it."""
+        try:
+            with self.pool.cursor() as fresh:
+                fresh.execute("SET LOCAL lock_timeout = '2s'")
+                fresh.execute(query, params, log_exceptions=False)
+                return fresh.fetchone()
+        except psycopg2.Error:
+            return None
 
     def _chain_seal(self):
         """Append records just created through the ORM to their company's chain."""

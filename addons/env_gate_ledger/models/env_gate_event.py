@@ -143,15 +143,17 @@ class EnvGateEvent(models.Model):
                                                  event.time_utc)
                 results[index]['weighing'] = ticket.name if ticket else None
         self.env['env.gate.vehicle.proposal'].sudo()._from_qr_events(lane, qr_events)
+        # a status report may update the lane row at the same time: the endpoint starts
+        # the batch again on that conflict, so it is no error for the log
         cr.execute('UPDATE env_gate_lane SET last_event_time = %s WHERE id = %s',
-                   (received, lane.id))
+                   (received, lane.id), log_exceptions=False)
         heartbeats = [event.time_utc for _i, event in fresh if event.type == 'heartbeat']
         if heartbeats:
             # a replayed old heartbeat must not move the clock back
             heard = fields.Datetime.to_string(max(heartbeats))
             cr.execute("UPDATE env_gate_lane SET last_heartbeat = %s, camera_state = 'online' "
                        "WHERE id = %s AND (last_heartbeat IS NULL OR last_heartbeat < %s)",
-                       (heard, lane.id, heard))
+                       (heard, lane.id, heard), log_exceptions=False)
         lane.invalidate_cache(['last_event_time', 'last_heartbeat', 'camera_state'], lane.ids)
         return results
 

@@ -41,6 +41,9 @@ class EnvGateLaneLift(models.TransientModel):
     plate = fields.Char('Plate', help='The vehicle let through, when it has a readable plate.')
     reason = fields.Text('Reason', required=True)
     state = fields.Selection([('draft', 'Draft'), ('done', 'Done')], default='draft')
+    # fixed per dialog: should the transaction be run again (a serialization failure), the
+    # box recognises the same lift and does not open twice
+    request_id = fields.Char(default=lambda self: uuid.uuid4().hex, readonly=True)
     passage_id = fields.Many2one('env.gate.passage', 'Recorded Passage', readonly=True)
     box_ok = fields.Boolean('Barrier Opened', readonly=True)
     message = fields.Text('Result', readonly=True)
@@ -89,7 +92,7 @@ class EnvGateLaneLift(models.TransientModel):
         except Hj1321Error as exc:
             raise validation_error(exc, self.env)
         user = self.env.user
-        request_id = uuid.uuid4().hex
+        request_id = self.request_id or uuid.uuid4().hex
         now = datetime.datetime.utcnow().replace(microsecond=0)
         event = {
             'event_id': lift_event_id(lane.code, request_id), 'type': 'manual_lift',
