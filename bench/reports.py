@@ -328,6 +328,23 @@ def set_indexes(cr, create):
     cr.commit()
 
 
+def verify(env, ledgers):
+    """Time Verify Ledger (the model's own _chain_verify) over whole chains, once each."""
+    print('\n== chain verification (%s)' % ', '.join(ledgers))
+    for model in ledgers:
+        Model = env[model].sudo()
+        count = Model.search_count([])
+        start = time.perf_counter()
+        found = Model._chain_verify()
+        seconds = time.perf_counter() - start
+        print('%-22s %9d records  %7.1f s  %6.0f records/s  %s' % (
+            model, count, seconds, count / seconds if seconds else 0,
+            'intact' if found is None else 'BROKEN at %s: %s' % (found.record_id,
+                                                                found.message_en)),
+              flush=True)
+        env.clear()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-d', '--db', default='env_gate_scale')
@@ -342,6 +359,9 @@ def main():
                         help='measure, create the recommended indexes, measure again')
     parser.add_argument('--keep-indexes', action='store_true',
                         help='leave the recommended indexes in the database')
+    parser.add_argument('--verify', default='', metavar='MODELS',
+                        help='also time Verify Ledger over whole chains, e.g. '
+                             'env.gate.event,env.gate.correction,env.gate.passage')
     parser.add_argument('--pg', action='append', default=[], metavar='NAME=VALUE',
                         help='PostgreSQL setting for this session, e.g. --pg jit=off')
     args = parser.parse_args()
@@ -370,7 +390,9 @@ def main():
             set_indexes(cr, create=False)       # "before" means without them
         env = api.Environment(cr, user.id, {'lang': 'zh_CN', 'tz': 'Asia/Shanghai'})
         ops = Operations(env)
-        before = measure(env, ops, args.runs, selected)
+        before = measure(env, ops, args.runs, selected) if args.runs else {}
+        if args.verify:
+            verify(env, args.verify.split(','))
         if args.explain:
             explain(env, before, args.explain)
         if args.indexes:
