@@ -200,6 +200,41 @@ def test_hikvision_push_and_manual_lift_from_the_erp_are_recorded(odoo_server, g
     assert payload['extra']['source'] == 'erp'
 
 
+def test_the_erp_lift_wizard_opens_the_barrier_through_the_box_once(odoo_server,
+                                                                     gate_box_factory):
+    """The guard's lift from the ERP lane form: recorded by the ERP, sent to the box, which
+    records the same event id and drives the barrier; its copy arrives as a duplicate."""
+    rpc = odoo_server.rpc()
+    if not models_exist(rpc, 'env.gate.lane.lift'):
+        pytest.skip('the ERP has no lift wizard (env.gate.lane.lift) yet')
+    box = gate_box_factory(odoo_server.url, name='wizard')
+    [lane] = rpc('env.gate.lane', 'search_read', [('code', '=', 'N-OUT')],
+                 fields=['box_url'])
+    rpc('env.gate.lane', 'write', [lane['id']], {'box_url': box.url,
+                                                 'box_token': 'demo-token-n-out'})
+    try:
+        tag = run_tag()
+        wizard = rpc('env.gate.lane.lift', 'create', {
+            'lane_id': lane['id'], 'reason': 'system test %s: 车辆故障人工抬杆' % tag})
+        rpc('env.gate.lane.lift', 'action_lift', [wizard])
+        [result] = rpc('env.gate.lane.lift', 'read', [wizard], fields=['box_ok', 'message'])
+        assert result['box_ok'], result['message']
+        status = box.wait_until(lambda s: s['outbox']['pending'] == 0 and
+                                s['forwarder']['totals']['duplicate'] >= 1)
+        barrier = [item for item in status['lanes'] if item['code'] == 'N-OUT'][0]['barrier']
+        assert barrier['pending'] is True           # the camera's next push opens it
+        lifts = rpc('env.gate.event', 'search_read', [('event_type', '=', 'manual_lift'),
+                                                      ('payload', 'ilike', tag)],
+                    fields=['sender_event_id'])
+        assert len(lifts) == 1
+        status, reply, _body = push(box, lane='N-OUT', plate=plate_for(int(tag, 16), 'R'),
+                                    serialno='sys-%s' % tag, plateid=1)
+        assert reply['Response_AlarmInfoPlate']['info'] == 'ok'
+    finally:
+        rpc('env.gate.lane', 'write', [lane['id']], {'box_url': lane['box_url'] or False,
+                                                     'box_token': False})
+
+
 def test_qr_scan_and_a_lift_from_the_box_page_reach_the_erp(odoo_server, gate_box_factory):
     qrcode = pytest.importorskip('qrcode')
     box = gate_box_factory(odoo_server.url, name='qr')
