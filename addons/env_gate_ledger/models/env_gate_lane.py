@@ -159,7 +159,7 @@ class EnvGateLane(models.Model):
                           'box_reported_at': now}}
         ignored = []
         lanes = self.sudo().search([('company_id', '=', lane.company_id.id)])
-        by_code = {l.code: l for l in lanes}
+        by_code = {other.code: other for other in lanes}
         for index, camera in enumerate(cameras):
             if not isinstance(camera, dict):
                 raise Hj1321Error('status.bad_field', '字段 cameras[%d] 须为对象' % index,

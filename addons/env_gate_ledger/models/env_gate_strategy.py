@@ -115,9 +115,9 @@ class EnvGateStrategy(models.Model):
     def _check_activation_right(self):
         if self.env.uid != SUPERUSER_ID and not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(bilingual(
-                '只有环保管理员可以启用应急管控策略。',
-                'Only an environmental manager can activate an emergency strategy.',
-                self.env.context.get('lang')))
+                '只有环保管理员可以启用、修改或结束生效中的应急管控策略。',
+                'Only an environmental manager can activate, change or end an active '
+                'emergency strategy.', self.env.context.get('lang')))
 
     @api.model
     def create(self, vals):
@@ -135,7 +135,13 @@ class EnvGateStrategy(models.Model):
         if vals.get('state') == 'active':
             self._check_activation_right()
             vals = dict(vals, activated_by=self.env.uid, activated_on=fields.Datetime.now())
+        self._check_active_unchanged()
         return super(EnvGateStrategy, self).write(vals)
+
+    def _check_active_unchanged(self):
+        """What the gate boxes apply right now is the manager's: a clerk prepares drafts."""
+        if any(strategy.state == 'active' for strategy in self):
+            self._check_activation_right()
 
     # ---- actions ----------------------------------------------------------------------
 

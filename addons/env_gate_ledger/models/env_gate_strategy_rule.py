@@ -90,12 +90,14 @@ class EnvGateStrategyRule(models.Model):
     @api.model
     def create(self, vals):
         rule = super(EnvGateStrategyRule, self).create(vals)
+        rule.strategy_id._check_active_unchanged()
         rule.strategy_id._sync_bump()
         return rule
 
     @api.multi
     def write(self, vals):
         before = self.mapped('strategy_id')
+        before._check_active_unchanged()
         result = super(EnvGateStrategyRule, self).write(vals)
         (before | self.mapped('strategy_id'))._sync_bump()
         return result
@@ -103,6 +105,7 @@ class EnvGateStrategyRule(models.Model):
     @api.multi
     def unlink(self):
         strategies = self.mapped('strategy_id')
+        strategies._check_active_unchanged()
         result = super(EnvGateStrategyRule, self).unlink()
         strategies.exists()._sync_bump()
         return result

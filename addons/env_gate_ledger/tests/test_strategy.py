@@ -64,6 +64,20 @@ class TestStrategy(GateCase):
         self.assertTrue(strategy.in_force)
         self.assertIn(strategy, self.Strategy.search([('in_force', '=', True)]))
 
+    def test_only_a_manager_changes_or_ends_an_active_strategy(self):
+        strategy = self._draft()
+        strategy.sudo(self.manager).action_activate()
+        as_clerk = strategy.sudo(self.clerk)
+        with self.assertRaises(AccessError):
+            as_clerk.write({'date_end': _stamp(days=5)})
+        with self.assertRaises(AccessError):
+            as_clerk.rule_ids.write({'max_stage': '2'})
+        with self.assertRaises(AccessError):
+            as_clerk.action_end()
+        self.assertEqual((strategy.state, strategy.rule_ids.max_stage), ('active', '4'))
+        strategy.sudo(self.manager).rule_ids.write({'max_stage': '5'})
+        self.assertEqual(strategy.rule_ids.max_stage, '5')
+
     def test_activation_refuses_a_strategy_that_stops_nothing_or_is_over(self):
         empty = self._draft()
         empty.rule_ids.unlink()
