@@ -22,9 +22,9 @@ simulator in another process, medians of 3 runs:
         records/s -> 6,000 in 64 s; 4 workers 171 records/s -> 6,000 in 35 s
 
 Entry point for other paths: `VIA` maps a name to a function (records, adapter, workers,
-options) -> Result. 'direct' is the client called in threads; the Odoo queue path (upload
-jobs through queue_job) is meant to be added there as 'odoo_queue' and selected with
---via, reusing build_passages() and the reporting.
+options) -> Result. 'direct' is the client called in threads; the Odoo path (the upload
+delivery method the cron calls) is 'odoo', selected with --via odoo --odoo-db DB
+--workers 1: passages ingested through the ledger in a transaction that is rolled back.
 """
 import argparse
 import collections
@@ -168,7 +168,60 @@ def via_direct(records, adapter, workers, options):
             stop()
 
 
-VIA = {'direct': via_direct}
+def via_odoo(records, adapter, workers, options):
+    """The ERP path: len(records) passages ingested into a throwaway transaction of the
+    database --odoo-db (their uploads queued by the ledger itself), then the time of
+    env.gate.upload._deliver(), the method the delivery cron calls, to a fresh simulator.
+    Everything is rolled back. One worker: the cron's run is one transaction per batch."""
+    import odoo
+    if adapter != 'canonical_json':
+        raise SystemExit('--via odoo benches the canonical_json platform only')
+    odoo.tools.config.parse_config(['-c', options.odoo_config, '-d', options.odoo_db])
+    registry = odoo.registry(options.odoo_db)
+    url, stats, stop = start_simulator(adapter, options.sim)
+    try:
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            try:
+                gate = env['env.gate.gate'].create({'name': 'Bench gate', 'code': 'BZ'})
+                lane = env['env.gate.lane'].create({
+                    'name': 'Bench in', 'code': 'BZ-IN', 'gate_id': gate.id,
+                    'barrier_no': 'BZ01', 'direction': '1'})
+                regulator = env['env.gate.regulator'].create({
+                    'name': 'Bench platform', 'adapter': adapter, 'base_url': url,
+                    'enterprise_code': ENTERPRISE['code'], 'timeout': 30,
+                    'username': CREDENTIALS[adapter]['username'],
+                    'password': CREDENTIALS[adapter]['password']})
+                start_at = datetime.datetime(2026, 11, 28, 8, 0, 0,
+                                             tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+                ingest_started = time.perf_counter()
+                for first in range(0, len(records), 500):
+                    events = [{'event_id': 'bench-upload-%d' % n, 'type': 'plate',
+                               'lane': lane.code, 'plate': '琼B%05d' % n, 'plate_color': '1',
+                               'confidence': 97,
+                               'time': (start_at + datetime.timedelta(seconds=7 * n)).isoformat()}
+                              for n in range(first, min(first + 500, len(records)))]
+                    env['env.gate.event']._ingest(lane, events)
+                cr.execute('SELECT count(*) FROM env_gate_upload WHERE regulator_id = %s',
+                           (regulator.id,))
+                queued = cr.fetchone()[0]
+                print('  ingested %d passages, %d uploads queued, in %.1f s'
+                      % (len(records), queued, time.perf_counter() - ingest_started))
+                regulator._client().probe()
+                start = time.perf_counter()
+                env['env.gate.upload']._deliver(regulators=regulator, budget=10 ** 6)
+                seconds = time.perf_counter() - start
+                cr.execute('SELECT state, count(*) FROM env_gate_upload WHERE regulator_id = %s '
+                           'GROUP BY state', (regulator.id,))
+                outcomes = collections.Counter(dict(cr.fetchall()))
+                return Result(seconds, outcomes, stats())
+            finally:
+                cr.rollback()
+    finally:
+        stop()
+
+
+VIA = {'direct': via_direct, 'odoo': via_odoo}
 
 
 def main():
@@ -184,7 +237,11 @@ def main():
     parser.add_argument('--sim', default='process', choices=('process', 'thread'),
                         help='run each fresh simulator in another process (default) or in a '
                              'thread of this one (then it competes with the client for the GIL)')
-    parser.add_argument('--via', default='direct', choices=sorted(VIA))
+    parser.add_argument('--via', default='direct', choices=sorted(VIA),
+                        help='direct: the client in threads; odoo: the ERP delivery method '
+                             '(needs --odoo-config and --odoo-db; one worker)')
+    parser.add_argument('--odoo-config', default=os.path.join(ROOT, '.state', 'odoo.conf'))
+    parser.add_argument('--odoo-db', help='an installed database (--via odoo); rolled back')
     args = parser.parse_args()
 
     started = time.perf_counter()

@@ -21,3 +21,6 @@ from . import env_gate_transport_volume
 from . import stock_picking
 from . import purchase_order
 from . import env_gate_demo
+from . import env_gate_regulator
+from . import env_gate_upload
+from . import env_gate_upload_sources

@@ -11,3 +11,4 @@ from . import test_sync
 from . import test_box_status
 from . import test_manual_lift
 from . import test_vehicle_proposal
+from . import test_upload

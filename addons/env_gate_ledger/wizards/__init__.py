@@ -3,3 +3,4 @@ from . import env_gate_verify
 from . import env_gate_lane_token
 from . import env_gate_transport_report
 from . import env_gate_lane_lift
+from . import env_gate_upload_resend
