@@ -50,6 +50,8 @@ import threading
 import time
 import uuid
 
+from hj1321.errors import BilingualError
+
 from . import barrier as barrier_module
 from . import cache as cache_module
 from . import cameras, decision, qr, weighbridge
@@ -84,12 +86,8 @@ def _error_body(code, message_en, message_zh, **more):
     return body
 
 
-class LaneError(ValueError):
+class LaneError(BilingualError):
     """A push that belongs to no configured lane."""
-
-    def __init__(self, code, message_zh, message_en):
-        super(LaneError, self).__init__(code, message_zh, message_en)
-        self.code, self.message_zh, self.message_en = code, message_zh, message_en
 
 
 class Lane(object):

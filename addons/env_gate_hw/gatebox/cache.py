@@ -130,7 +130,7 @@ import threading
 import zlib
 
 from hj1321 import plates
-from hj1321.errors import Hj1321Error
+from hj1321.errors import BilingualError, Hj1321Error
 
 from . import decision
 from .decision import BlacklistEntry, LanePolicy, Rule, Strategy, Vehicle
@@ -157,25 +157,8 @@ snapshot with a version below the previous one was accepted. changes: {'vehicles
 server_time: the ERP's clock (naive UTC) or None."""
 
 
-class CacheError(Exception):
+class CacheError(BilingualError):
     """Base of the cache's errors: a stable `code` and messages in both languages."""
-
-    def __init__(self, code, message_zh, message_en, **params):
-        super(CacheError, self).__init__(code, message_zh, message_en)
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-        self.params = params
-
-    def message(self, lang='en_US'):
-        """The message in `lang`: Chinese for any 'zh*' language, English otherwise."""
-        return self.message_zh if (lang or '').startswith('zh') else self.message_en
-
-    def __str__(self):
-        return '%s / %s' % (self.message_en, self.message_zh)
-
-    def __repr__(self):
-        return '%s(%r, %r)' % (type(self).__name__, self.code, self.message_en)
 
 
 class SyncError(CacheError):

@@ -29,7 +29,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from hj1321 import codes, events, plates
-from hj1321.errors import Hj1321Error
+from hj1321.errors import BilingualError, Hj1321Error
 
 PlateRead = collections.namedtuple('PlateRead', (
     'camera_event_id lane_hint plate_raw plate_key plate_color confidence direction '
@@ -89,7 +89,7 @@ _MAX_PLATE = 16         # the contract's limit on `plate`
 _MAX_REASON = 200       # the contract's limit on `reason`
 
 
-class PayloadError(ValueError):
+class PayloadError(BilingualError):
     """A camera body this module cannot read: answer 4xx and quarantine the raw body.
 
     `code` is stable ('payload.bad_json', 'payload.missing_field', 'payload.bad_field',
@@ -99,19 +99,8 @@ class PayloadError(ValueError):
     """
 
     def __init__(self, code, message_zh, message_en, protocol=None, **params):
-        super(PayloadError, self).__init__(code, message_zh, message_en)
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
+        super(PayloadError, self).__init__(code, message_zh, message_en, **params)
         self.protocol = protocol
-        self.params = params
-
-    def message(self, lang='en_US'):
-        """The message in `lang`: Chinese for any 'zh*' language, English otherwise."""
-        return self.message_zh if (lang or '').startswith('zh') else self.message_en
-
-    def __str__(self):
-        return '%s / %s' % (self.message_en, self.message_zh)
 
     def __repr__(self):
         return 'PayloadError(%r, %r)' % (self.code, self.message_en)

@@ -75,6 +75,8 @@ import re
 import socket
 import urllib.parse
 
+from hj1321.errors import BilingualError
+
 SECTION = 'env_gate_hw'
 LANE_PREFIX = 'env_gate_hw lane '
 
@@ -101,19 +103,14 @@ LaneConfig in file order. See the module docstring for each key."""
 _SECRET_KEYS = ('token', 'camera_password', 'operator_password')
 
 
-class ConfigError(ValueError):
+class ConfigError(BilingualError):
     """A setting the box cannot run with: stable `code`, messages in both languages."""
 
     def __init__(self, code, message_zh, message_en, section=None, key=None):
-        super(ConfigError, self).__init__(code, message_zh, message_en)
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
+        super(ConfigError, self).__init__(code, message_zh, message_en, section=section,
+                                          key=key)
         self.section = section
         self.key = key
-
-    def __str__(self):
-        return '%s / %s' % (self.message_en, self.message_zh)
 
 
 def _bad(section, key, zh, en):

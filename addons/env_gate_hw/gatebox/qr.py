@@ -26,7 +26,7 @@ import struct
 from urllib.parse import parse_qsl, urlsplit
 
 from hj1321 import vin as vin_rules
-from hj1321.errors import Hj1321Error
+from hj1321.errors import BilingualError, Hj1321Error
 
 QrResult = collections.namedtuple('QrResult', 'text raw_bytes encoding')
 QrResult.__doc__ = """One QR code: its text, its bytes, and how the bytes became text.
@@ -43,22 +43,8 @@ _HALF_WIDTH_KATAKANA = re.compile('[\uff61-\uff9f]')
 _CJK = re.compile('[\u3400-\u9fff]')
 
 
-class QrError(ValueError):
+class QrError(BilingualError):
     """An image that holds no readable QR code, or is no image at all."""
-
-    def __init__(self, code, message_zh, message_en, **params):
-        super(QrError, self).__init__(code, message_zh, message_en)
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-        self.params = params
-
-    def message(self, lang='en_US'):
-        """The message in `lang`: Chinese for any 'zh*' language, English otherwise."""
-        return self.message_zh if (lang or '').startswith('zh') else self.message_en
-
-    def __str__(self):
-        return '%s / %s' % (self.message_en, self.message_zh)
 
 
 # ---------------------------------------------------------------------------------------

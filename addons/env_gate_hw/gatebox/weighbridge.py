@@ -97,7 +97,7 @@ Typical use on the gate box (XK3190-A9, continuous, tonnes):
                         detector=StabilityDetector(n=5, tolerance='0.02', min_weight='0.5'))
     scale.start()
 
-Standard library only; pyserial 3.5 is imported by `SerialScale` alone.
+Standard library (and hj1321's error type) only; pyserial 3.5 is imported by `SerialScale` alone.
 """
 import collections
 import datetime
@@ -106,6 +106,8 @@ import hashlib
 import logging
 import threading
 import time
+
+from hj1321.errors import BilingualError
 
 _logger = logging.getLogger(__name__)
 
@@ -157,22 +159,8 @@ Command = collections.namedtuple('Command', 'address command raw')
 Command.__doc__ = """An XK3190 host command frame: address 'A'..'Z', command letter."""
 
 
-class WeighbridgeError(ValueError):
+class WeighbridgeError(BilingualError):
     """A value a frame or an event cannot carry (builders and to_weight_event)."""
-
-    def __init__(self, code, message_zh, message_en, **params):
-        super(WeighbridgeError, self).__init__(code, message_zh, message_en)
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-        self.params = params
-
-    def message(self, lang='en_US'):
-        """The message in `lang`: Chinese for any 'zh*' language, English otherwise."""
-        return self.message_zh if (lang or '').startswith('zh') else self.message_en
-
-    def __str__(self):
-        return '%s / %s' % (self.message_en, self.message_zh)
 
 
 def _reading(**fields):

@@ -5,15 +5,16 @@ report the same `code` so logs, HTTP replies and forms can be matched to one rul
 """
 
 
-class Hj1321Error(ValueError):
-    """A value breaks an HJ 1321 rule; `code` is stable, the messages are for people.
+class BilingualError(ValueError):
+    """An error with a stable `code` and messages in Chinese and English.
 
     `params` keeps the values the messages were built from (the bad value, the field, the
-    table...) so a caller can build its own text or log them as structured data.
+    table...) so a caller can build its own text or log them as structured data. The gate
+    box's errors (payloads, configuration, cache, QR, weighbridge) derive from it too.
     """
 
     def __init__(self, code, message_zh, message_en, **params):
-        super(Hj1321Error, self).__init__(code, message_zh, message_en)
+        super(BilingualError, self).__init__(code, message_zh, message_en)
         self.code = code
         self.message_zh = message_zh
         self.message_en = message_en
@@ -27,4 +28,8 @@ class Hj1321Error(ValueError):
         return '%s / %s' % (self.message_en, self.message_zh)
 
     def __repr__(self):
-        return 'Hj1321Error(%r, %r)' % (self.code, self.message_en)
+        return '%s(%r, %r)' % (type(self).__name__, self.code, self.message_en)
+
+
+class Hj1321Error(BilingualError):
+    """A value breaks an HJ 1321 rule; `code` is stable, the messages are for people."""
