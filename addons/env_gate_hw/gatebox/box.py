@@ -32,10 +32,8 @@ guard: the barrier did not open, and the ERP would otherwise read a missing deci
 Stable weights become `weight` events tied to the lane's current vehicle (the last plate
 read on the lane within `vehicle_window` seconds); QR images become `qr` events.
 
-Event times are sent to the second, the ledger's precision: the ERP names a passage after
-its barrier and second, and (as of this writing) misses a serial already taken in the
-same second when the new time has a fraction, answering HTTP 500 for the whole batch.
-The camera's own timestamp, fraction included, stays in the event's `extra`.
+Event times are sent to the second, the ledger's precision (passage serials are barrier +
+second); the camera's own timestamp, fraction included, stays in the event's `extra`.
 Standard library plus requests, pyserial, Pillow/pyzbar (through the modules used).
 """
 import base64

@@ -200,10 +200,13 @@ class EnvGatePassage(models.Model):
         vehicles = self._vehicle_rows(keys, company)
         candidates = [self._passage_name(lane, r['direction'], r['time'], tz) for r in reads]
         if reads:
-            # serials derive from barrier and second: only this lane's can collide
+            # serials derive from barrier and second: only this lane's can collide. Stored
+            # times are whole seconds, so a read at 08:00:00.5 must see a serial of 08:00:00
             cr.execute('SELECT name FROM env_gate_passage WHERE lane_id = %s '
-                       'AND pass_time BETWEEN %s AND %s',
-                       (lane.id, min(r['time'] for r in reads), max(r['time'] for r in reads)))
+                       'AND pass_time >= %s AND pass_time < %s',
+                       (lane.id, min(r['time'] for r in reads).replace(microsecond=0),
+                        max(r['time'] for r in reads).replace(microsecond=0)
+                        + datetime.timedelta(seconds=1)))
             taken_names = {row[0] for row in cr.fetchall()}
         ids = iter(self._chain_reserve_ids(len(reads)))
         rows, by_id, exits_of_old, pictures, results = [], {}, [], {}, []

@@ -53,6 +53,16 @@ class TestIngest(GateCase):
         self.assertEqual(len(passage.event_ids), 3)
         self.assertEqual(sorted(passage.event_ids.mapped('outcome')), ['passage', 'repeat', 'repeat'])
 
+    def test_same_second_in_another_batch_gets_the_next_serial(self):
+        """Serials are barrier + second; a read with a fraction of a second must still see
+        the serial stored (to the whole second) by an earlier batch."""
+        first = self.ingest(self.lane_in, self._event(self.lane_in, 's1'))
+        time = (self.t0.replace(microsecond=600000)).isoformat()
+        second = self.ingest(self.lane_in, dict(self._event(self.lane_in, 's2', plate=PLATE_2),
+                                                time=time))
+        self.assertEqual(second[0]['status'], 'accepted')
+        self.assertEqual(second[0]['passage'], first[0]['passage'] + '-2')
+
     def test_outside_window_is_a_new_passage(self):
         self.env['ir.config_parameter'].sudo().set_param('env_gate.dedup_window', '30')
         results = self.ingest(self.lane_in, self._event(self.lane_in, 'w1'),
