@@ -11,6 +11,7 @@ the probe are platform-level decisions a per-record job could not take.
 """
 import datetime
 import logging
+import threading
 import time
 
 from psycopg2.extras import execute_values
@@ -181,28 +182,32 @@ class EnvGateUpload(models.Model):
 
     @api.model
     def _cron_deliver(self):
-        """Called by the cron "Regulator uploads: deliver" every minute; commits per batch."""
-        return self._deliver(commit=True)
+        """Called by the cron "Regulator uploads: deliver" every minute. Like mail's queue
+        (mail.mail.process_email_queue) it commits per batch, except under tests."""
+        return self._deliver(auto_commit=not getattr(threading.currentThread(), 'testing',
+                                                     False))
 
     @api.model
-    def _deliver(self, commit=False, batch=BATCH, budget=RUN_SECONDS, regulators=None):
+    def _deliver(self, auto_commit=False, batch=BATCH, budget=RUN_SECONDS, regulators=None):
         """Deliver due uploads of every active platform. Returns {regulator id: count of
-        attempts made}. commit=False (tests, benches) keeps everything in the caller's
-        transaction; the cron passes True to commit after each batch."""
+        attempts made}. auto_commit=False (tests, benches) keeps everything in the caller's
+        transaction; the cron commits after each batch so that the attempts made (calls
+        already sent to the platform) are kept and the rows' SKIP LOCKED locks released
+        even when a later batch fails."""
         regulators = regulators or self.env['env.gate.regulator'].sudo().search([])
         started = time.monotonic()
         done = {}
         for regulator in regulators:
             done[regulator.id] = self.sudo()._deliver_regulator(
-                regulator, commit, batch, started + budget)
+                regulator, auto_commit, batch, started + budget)
         return done
 
-    def _deliver_regulator(self, regulator, commit, batch, until):
+    def _deliver_regulator(self, regulator, auto_commit, batch, until):
         if regulator.state != 'ok':
             # down: one probe per run instead of every record's retry
             regulator._probe()
-            if commit:
-                self.env.cr.commit()
+            if auto_commit:
+                self.env.cr.commit()   # see _deliver
             if regulator.state != 'ok':
                 return 0
         client = regulator._client()
@@ -219,8 +224,8 @@ class EnvGateUpload(models.Model):
             uploads = self.browse(ids)
             paused = uploads._send_batch(regulator, client)
             count += len(ids)
-            if commit:
-                self.env.cr.commit()
+            if auto_commit:
+                self.env.cr.commit()   # see _deliver
             if paused:
                 break
         return count
