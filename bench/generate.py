@@ -369,7 +369,6 @@ class Plant(object):
     # registers made through the ORM -------------------------------------------------
 
     def make_registers(self, env, clock):
-        rng = self.rng
         # the plant works in Chinese: labels, translated cargo names and reports as there
         if not env['res.lang'].search([('code', '=', 'zh_CN')]):
             env['base.language.install'].create({'lang': 'zh_CN'}).lang_install()
@@ -630,7 +629,6 @@ class Plant(object):
         corrections and the last month's device events are kept for later.
         """
         rng = self.rng
-        args = self.args
         now = self.now
         alerts = self.alert_days()
         self.busy_until = {}
@@ -639,7 +637,6 @@ class Plant(object):
         self.stats = collections.Counter()
         self.last_tare = {}
         self.weigh_years = collections.Counter()
-        lanes = self.lanes
         in_lanes = {'supply': ['E-IN1', 'E-IN2'] * 17 + ['W-IO'] * 6,
                     'delivery': ['N-IN'] * 9 + ['W-IO'],
                     'other': ['W-IO'] * 5 + ['N-IN'] * 3 + ['E-IN1', 'E-IN2']}

@@ -10,7 +10,6 @@ from odoo import http
 from odoo.http import request
 
 from .. import service
-from ..gatebox import status_page
 
 _logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@ from . import res_company
 from . import res_config_settings
 from . import env_gate_chain_mixin
 from . import env_gate_sync
+from . import env_gate_plate_mixin
 from . import env_gate_gate
 from . import env_gate_lane
 from . import env_gate_cargo

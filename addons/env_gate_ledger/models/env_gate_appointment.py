@@ -1,15 +1,12 @@
 from odoo import api, fields, models
 
-from ..hj1321 import plates
-from ..hj1321.errors import Hj1321Error
-from .common import validation_error
-
 
 class EnvGateAppointment(models.Model):
     """A truck expected for a purchase order or a delivery (预约), so its weighings find
     the right transfer even when the haulier is not the supplier."""
     _name = 'env.gate.appointment'
     _description = 'Truck Appointment'
+    _inherit = ['env.gate.plate.mixin']
     _order = 'date_expected desc, id desc'
 
     plate = fields.Char('Plate', required=True)
@@ -35,20 +32,3 @@ class EnvGateAppointment(models.Model):
     def _compute_picking_ids(self):
         for appointment in self:
             appointment.picking_ids = appointment.purchase_id.picking_ids | appointment.picking_id
-
-    @api.model
-    def _normalise_vals(self, vals):
-        if vals.get('plate'):
-            try:
-                vals = dict(vals, plate=plates.validate_plate(vals['plate'])[0])
-            except Hj1321Error as exc:
-                raise validation_error(exc, self.env)
-        return vals
-
-    @api.model
-    def create(self, vals):
-        return super(EnvGateAppointment, self).create(self._normalise_vals(vals))
-
-    @api.multi
-    def write(self, vals):
-        return super(EnvGateAppointment, self).write(self._normalise_vals(vals))

@@ -8,7 +8,6 @@ entry is valid (valid_from inclusive, valid_to exclusive; empty bounds are open)
 from odoo import api, fields, models
 from odoo.osv import expression
 
-from ..hj1321 import plates
 from ..hj1321.errors import Hj1321Error
 from .common import code_selection, validation_error
 
@@ -16,7 +15,7 @@ from .common import code_selection, validation_error
 class EnvGateBlacklist(models.Model):
     _name = 'env.gate.blacklist'
     _description = 'Blacklisted Vehicle'
-    _inherit = ['mail.thread', 'env.gate.sync.mixin']
+    _inherit = ['mail.thread', 'env.gate.sync.mixin', 'env.gate.plate.mixin']
     _order = 'valid_from desc, id desc'
     _rec_name = 'plate'
 
@@ -79,20 +78,3 @@ class EnvGateBlacklist(models.Model):
                     'blacklist.period', '黑名单有效期的结束时间须晚于开始时间（%s）。' % entry.plate,
                     'The end of the listing must come after its start (%s).' % entry.plate),
                     self.env)
-
-    @api.model
-    def _normalise_vals(self, vals):
-        if vals.get('plate'):
-            try:
-                vals = dict(vals, plate=plates.validate_plate(vals['plate'])[0])
-            except Hj1321Error as exc:
-                raise validation_error(exc, self.env)
-        return vals
-
-    @api.model
-    def create(self, vals):
-        return super(EnvGateBlacklist, self).create(self._normalise_vals(vals))
-
-    @api.multi
-    def write(self, vals):
-        return super(EnvGateBlacklist, self).write(self._normalise_vals(vals))

@@ -1,5 +1,5 @@
 """Non-road mobile machinery (非道路移动机械) register."""
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..hj1321 import codes, plates
 from ..hj1321.errors import Hj1321Error

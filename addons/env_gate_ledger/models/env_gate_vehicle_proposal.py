@@ -12,7 +12,7 @@ from odoo.exceptions import UserError
 
 from ..hj1321 import codes, plates, vin as vin_rules
 from ..hj1321.errors import Hj1321Error
-from .common import bilingual, code_selection, validation_error
+from .common import bilingual, code_selection
 
 # proposal field -> vehicle field written on accept
 VEHICLE_FIELDS = (('proposed_vin', 'vin'), ('proposed_model', 'brand_model'),
@@ -47,7 +47,7 @@ def merge_codes(found):
 class EnvGateVehicleProposal(models.Model):
     _name = 'env.gate.vehicle.proposal'
     _description = 'Vehicle Register Proposal'
-    _inherit = ['mail.thread']
+    _inherit = ['mail.thread', 'env.gate.plate.mixin']
     _order = 'id desc'
 
     name = fields.Char('Proposal', compute='_compute_name', store=True)
@@ -202,20 +202,3 @@ class EnvGateVehicleProposal(models.Model):
                 'company_id': lane.company_id.id,
             })
         return created
-
-    @api.model
-    def _normalise_vals(self, vals):
-        try:
-            if vals.get('plate'):
-                vals = dict(vals, plate=plates.validate_plate(vals['plate'])[0])
-        except Hj1321Error as exc:
-            raise validation_error(exc, self.env)
-        return vals
-
-    @api.model
-    def create(self, vals):
-        return super(EnvGateVehicleProposal, self).create(self._normalise_vals(vals))
-
-    @api.multi
-    def write(self, vals):
-        return super(EnvGateVehicleProposal, self).write(self._normalise_vals(vals))
