@@ -406,6 +406,42 @@ def test_status_and_page_show_everything_but_tokens(gate_box):
     assert 'env_gate_hw.camera.E-IN' in drivers
 
 
+def test_every_text_of_the_page_and_replies_has_its_chinese(gate_box):
+    """The box's Chinese comes from addons/env_gate_hw/i18n/zh_CN.po: render every part
+    of the page (and the controller's own replies) and ask the catalogue for each text."""
+    from gatebox import i18n
+    aip(gate_box, plate=VI_TRUCK, plateid=96)
+    aip(gate_box, plate=LISTED, plateid=97)
+    status = gate_box.status()
+    lane = status['lanes'][0]
+    lane['camera']['stream'] = {'status': 'connecting'}
+    lane['last_read'] = dict(lane['last_read'], plate=None, repeat=True, action='hold')
+    lane['barrier'] = dict(lane['barrier'], pending=True)
+    lane['scale'] = {'status': 'connected', 'port': '/dev/ttyS0', 'last_reading': '20.00',
+                     'last_stable': '20.00'}
+    status['outbox']['dead_events'] = [{'event_id': 'e1', 'lane': 'E-IN', 'reason': 'x'}]
+    i18n.missing.clear()
+    page = status_page.render(status)
+    for text in ('the gate box is not running', 'internal error in the gate box'):
+        i18n.zh(text)
+    assert i18n.missing == set()
+    assert '待开闸 lift pending' in page and '(未识别 unreadable)' in page
+    assert '发件箱 / Outbox' in page and '车道 / Lanes' in page
+    i18n.zh('a text nobody translated')
+    assert i18n.missing == {'a text nobody translated'}
+
+
+def test_the_box_reads_po_files_as_gettext_does():
+    from babel.messages.pofile import read_po
+    from gatebox import i18n
+    ledger_po = os.path.join(os.path.dirname(i18n.PO_PATH), '..', '..', 'env_gate_ledger',
+                             'i18n', 'zh_CN.po')
+    for path in (i18n.PO_PATH, ledger_po):      # the ledger's has multi-line entries
+        with open(path, 'rb') as handle:
+            expected = {m.id: m.string for m in read_po(handle) if m.id}
+        assert i18n.read_po(path) == expected
+
+
 def test_outbox_failure_is_never_acknowledged(gate_box):
     gate_box.outbox.close()
     reply, _ = aip(gate_box, plate=VI_TRUCK, plateid=99)

@@ -10,6 +10,7 @@ from odoo import http
 from odoo.http import request
 
 from .. import service
+from ..gatebox.i18n import zh
 
 _logger = logging.getLogger(__name__)
 
@@ -30,10 +31,10 @@ def _reply(reply):
 
 def _not_running():
     problem = service.problem()
+    message = 'the gate box is not running'
     return _json(503, {'error': 'box.not_running',
-                       'message': 'the gate box is not running%s' % (
-                           ': %s' % problem if problem else ''),
-                       'message_zh': '门禁网关未运行%s' % ('：%s' % getattr(
+                       'message': message + (': %s' % problem if problem else ''),
+                       'message_zh': zh(message) + ('：%s' % getattr(
                            problem, 'message_zh', problem) if problem else '')})
 
 
@@ -46,8 +47,9 @@ def _guarded(handler):
         return _reply(handler(box, request.httprequest))
     except Exception:   # the listener must keep serving whatever one request does
         _logger.exception('gate box request %s failed', request.httprequest.path)
-        return _json(500, {'error': 'box.internal', 'message': 'internal error in the gate box',
-                           'message_zh': '门禁网关内部错误'})
+        message = 'internal error in the gate box'
+        return _json(500, {'error': 'box.internal', 'message': message,
+                           'message_zh': zh(message)})
 
 
 def _bearer(httprequest):
