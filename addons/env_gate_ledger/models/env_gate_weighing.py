@@ -166,8 +166,7 @@ class EnvGateWeighing(models.Model):
             'first_source': source, 'manual_reason': reason,
             'entry_passage_id': entry.id if entry else False,
         })
-        ticket._guess_kind()
-        ticket._link_single_candidate()
+        ticket._link_single_candidate(guess_kind=True)
         return ticket
 
     def _complete(self, weight, when, source, reason=None):
@@ -180,12 +179,13 @@ class EnvGateWeighing(models.Model):
             # the scale says which way the load went: heavier first means it was delivered
             vals['kind'] = 'in' if self.first_weight > weight else 'out'
         self.write(vals)
-        if not self.picking_id:
-            self._link_single_candidate()
         if source == 'device' and self.vehicle_id:
             self.vehicle_id.sudo().write({'stored_tare': self.tare,
                                           'stored_tare_date': vals['second_time']})
-        self._update_picking()
+        if self.picking_id:
+            self._update_picking()
+        else:
+            self._link_single_candidate()       # linking updates the transfer
 
     @api.multi
     def action_use_stored_tare(self):
@@ -214,13 +214,6 @@ class EnvGateWeighing(models.Model):
 
     # ---- purchasing and stock -------------------------------------------------------
 
-    def _guess_kind(self):
-        """A first weighing does not say which way the load goes: a truck whose partner
-        only has deliveries open is taken as outbound."""
-        for ticket in self.filtered(lambda t: not t.picking_id and t.kind == 'in'):
-            if ticket._find_pickings('outgoing') and not ticket._find_pickings('incoming'):
-                ticket.kind = 'out'
-
     def _find_pickings(self, code=None):
         """Open receipts (or deliveries) of this truck's supplier (customer) or appointment,
         for this cargo's product."""
@@ -244,10 +237,17 @@ class EnvGateWeighing(models.Model):
             found = found.filtered(lambda p: self.product_id in p.move_lines.mapped('product_id'))
         return found
 
-    def _link_single_candidate(self):
-        """Link automatically when exactly one open transfer matches; else a clerk picks."""
+    def _link_single_candidate(self, guess_kind=False):
+        """Link automatically when exactly one open transfer matches; else a clerk picks.
+
+        guess_kind: a first weighing does not say which way the load goes; a truck with no
+        receipt open but a delivery is taken as outbound."""
         for ticket in self:
             candidates = ticket._find_pickings()
+            if guess_kind and not candidates and ticket.kind == 'in':
+                outgoing = ticket._find_pickings('outgoing')
+                if outgoing:
+                    ticket.kind, candidates = 'out', outgoing
             if len(candidates) == 1:
                 ticket._link(candidates)
 
