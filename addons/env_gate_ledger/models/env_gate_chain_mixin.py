@@ -34,6 +34,12 @@ class EnvGateChainMixin(models.AbstractModel):
     chain_prev = fields.Char('Previous Hash', readonly=True, copy=False)
     chain_hash = fields.Char('Record Hash', readonly=True, copy=False)
 
+    # The database itself refuses a fork: two records at one chain position.
+    _sql_constraints = [
+        ('chain_seq_company_uniq', 'unique(company_id, chain_seq)',
+         'Two ledger records cannot take the same chain position.'),
+    ]
+
     @api.model
     def _chain_value(self, name, value):
         """One sealed value as the ORM reads it back, whichever path wrote it."""
