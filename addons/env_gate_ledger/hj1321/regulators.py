@@ -732,7 +732,8 @@ def henan_check_vehicle(enterprise_code, plate, plate_color, barrier_no=''):
             'gateCodeB': barrier_no or ''}
 
 
-def _henan_body(status, text, headers):
+def _coded_body(status, text, headers):
+    """(problem, body) of a JSON answer that must carry a `code` (Henan, Hebei)."""
     simple = classify_http(status, text, headers)
     if simple is not None:
         return simple, None
@@ -745,7 +746,7 @@ def _henan_body(status, text, headers):
 def parse_henan(status, text, headers=None):
     """Outcome of a put_data / put_file call: code "200" ok; otherwise by `status` text
     (duplicate, token, transient or a rejection with the platform's words)."""
-    problem, body = _henan_body(status, text, headers)
+    problem, body = _coded_body(status, text, headers)
     if problem:
         return problem
     code = str(body.get('code'))
@@ -765,7 +766,7 @@ def parse_henan_token(status, text, headers=None):
 
     The token and the platform's time are at the top level of the answer (some
     platforms nest them in `value`: both are read)."""
-    problem, body = _henan_body(status, text, headers)
+    problem, body = _coded_body(status, text, headers)
     if problem:
         return problem
     code = str(body.get('code'))
@@ -789,7 +790,7 @@ def parse_henan_check(status, text, headers=None):
     """Outcome of getCheckVehicle; when ok `data` = {'allowed', 'reason', 'vehicle':
     {vin, registration_date, brand_model, fuel_type, emission_stage, use_nature,
     fleet_name}} (isControl '0' = may pass)."""
-    problem, body = _henan_body(status, text, headers)
+    problem, body = _coded_body(status, text, headers)
     if problem:
         return problem
     code = str(body.get('code'))
@@ -905,19 +906,9 @@ def hebei_upload(record, through_id=None, picture_url=None):
     return body
 
 
-def _hebei_body(status, text, headers):
-    simple = classify_http(status, text, headers)
-    if simple is not None:
-        return simple, None
-    body = _json(text)
-    if not isinstance(body, dict) or 'code' not in body:
-        return garbage(text, status), None
-    return None, body
-
-
 def parse_hebei_token(status, text, headers=None):
     """Outcome of passEncToken; `data` = {'access_token', 'expires_in'} when ok."""
-    problem, body = _hebei_body(status, text, headers)
+    problem, body = _coded_body(status, text, headers)
     if problem:
         return problem
     code = str(body.get('code'))
@@ -941,7 +932,7 @@ def parse_hebei_upload(status, text, headers=None, through_id=None):
     """Outcome of upload-control-vehicles: code "10000" ok, `platform_id` = the throughId
     the platform returned (an entry) or the one sent (an exit); a duplicate answer gives
     the throughId of the record the platform already holds when it tells it."""
-    problem, body = _hebei_body(status, text, headers)
+    problem, body = _coded_body(status, text, headers)
     if problem:
         return problem
     code = str(body.get('code'))
