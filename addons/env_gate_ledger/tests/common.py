@@ -45,6 +45,33 @@ class GateCase(SavepointCase):
         return self.Event._ingest(lane, list(events))
 
 
+CSV = 'text/csv'
+XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+
+
+def import_file(env, model, fields, content, name, mimetype):
+    """Odoo's standard import (what a clerk's Import button runs) of a CSV or XLSX file;
+    returns its messages ([] when every row went in)."""
+    wizard = env['base_import.import'].create({
+        'res_model': model, 'file': content, 'file_name': name, 'file_type': mimetype})
+    return wizard.with_context(tz='UTC').do(fields, {
+        'headers': True, 'quoting': '"', 'separator': ',', 'encoding': 'utf-8',
+        'datetime_format': '%Y-%m-%d %H:%M:%S'})
+
+
+def xlsx(rows):
+    """The bytes of a one-sheet workbook holding `rows`."""
+    import io
+    import xlsxwriter
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out)
+    sheet = book.add_worksheet()
+    for number, row in enumerate(rows):
+        sheet.write_row(number, 0, row)
+    book.close()
+    return out.getvalue()
+
+
 def call_api(env, endpoint, token=None, body=b'', **params):
     """Call a GateApi endpoint (controllers/main.py) in this test's transaction: a stand-in
     request carries the cursor, the Authorization header and the body. Returns (HTTP

@@ -1,11 +1,10 @@
 """The authority blacklist: validity, what the vehicle form shows, CSV/XLSX import."""
 import datetime
-import io
 
 from odoo import fields
 from odoo.exceptions import ValidationError
 
-from .common import PLATE, GateCase
+from .common import CSV, PLATE, XLSX, GateCase, import_file, xlsx
 
 
 def _stamp(**delta):
@@ -67,12 +66,8 @@ class TestBlacklistImport(GateCase):
     FIELDS = ['plate', 'plate_color', 'source', 'reason', 'valid_from', 'valid_to']
 
     def _import(self, content, name, mimetype):
-        wizard = self.env['base_import.import'].create({
-            'res_model': 'env.gate.blacklist', 'file': content, 'file_name': name,
-            'file_type': mimetype})
-        return wizard.with_context(tz='UTC').do(self.FIELDS, {
-            'headers': True, 'quoting': '"', 'separator': ',', 'encoding': 'utf-8',
-            'datetime_format': '%Y-%m-%d %H:%M:%S'})
+        return import_file(self.env, 'env.gate.blacklist', self.FIELDS, content, name,
+                           mimetype)
 
     def _imported(self):
         return self.env['env.gate.blacklist'].search(
@@ -83,25 +78,16 @@ class TestBlacklistImport(GateCase):
                    '琼A5T123,1,海口市生态环境局 2026-01,超标排放,2026-01-01 00:00:00,\n'
                    '琼 A7K456,1,海口市生态环境局 2026-01,黑烟,2026-01-01 00:00:00,'
                    '2026-02-01 00:00:00\n').encode('utf-8')
-        self.assertEqual(self._import(content, 'list.csv', 'text/csv'), [])
+        self.assertEqual(self._import(content, 'list.csv', CSV), [])
         entries = self._imported()
         self.assertEqual(entries.mapped('plate'), ['琼A5T123', '琼A7K456'])
         self.assertEqual(entries.mapped('valid_to'), [False, '2026-02-01 00:00:00'])
         self.assertEqual(entries[0].vehicle_id, self.truck)
 
     def test_xlsx_list(self):
-        import xlsxwriter
-        out = io.BytesIO()
-        book = xlsxwriter.Workbook(out)
-        sheet = book.add_worksheet()
-        rows = [self.FIELDS,
-                ['琼A5T123', '1', '海口市生态环境局 2026-01', '超标排放', '2026-01-01 08:00:00', '']]
-        for number, row in enumerate(rows):
-            sheet.write_row(number, 0, row)
-        book.close()
-        self.assertEqual(self._import(
-            out.getvalue(), 'list.xlsx',
-            'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'), [])
+        content = xlsx([self.FIELDS, ['琼A5T123', '1', '海口市生态环境局 2026-01', '超标排放',
+                                      '2026-01-01 08:00:00', '']])
+        self.assertEqual(self._import(content, 'list.xlsx', XLSX), [])
         [entry] = self._imported()
         self.assertEqual((entry.plate, entry.reason, entry.valid_from),
                          ('琼A5T123', '超标排放', '2026-01-01 08:00:00'))
@@ -110,6 +96,6 @@ class TestBlacklistImport(GateCase):
         content = ('plate,plate_color,source,reason,valid_from,valid_to\n'
                    '琼A5T123,1,海口市生态环境局 2026-01,超标排放,,\n'
                    '琼A5T1,1,海口市生态环境局 2026-01,超标排放,,\n').encode('utf-8')
-        messages = self._import(content, 'bad.csv', 'text/csv')
+        messages = self._import(content, 'bad.csv', CSV)
         self.assertTrue(any('琼A5T1' in m['message'] for m in messages), messages)
         self.assertFalse(self._imported())

@@ -1,3 +1,4 @@
+from .common import CSV, XLSX, import_file, xlsx
 from .test_weighing import WeighingCase
 
 PLATES = ['琼C%05d' % n for n in range(10)]
@@ -81,12 +82,9 @@ class TestVolumeImport(WeighingCase):
     import; a bad row stops the file with a message and imports nothing."""
     FIELDS = ['date', 'mode', 'cargo_id', 'direction', 'tonnage', 'reference']
 
-    def _import(self, content, name, mimetype, **options):
-        wizard = self.env['base_import.import'].create({
-            'res_model': 'env.gate.transport.volume', 'file': content, 'file_name': name,
-            'file_type': mimetype})
-        return wizard.do(self.FIELDS, dict({'headers': True, 'quoting': '"', 'separator': ',',
-                                            'encoding': 'utf-8'}, **options))
+    def _import(self, content, name, mimetype):
+        return import_file(self.env, 'env.gate.transport.volume', self.FIELDS, content, name,
+                           mimetype)
 
     def _volumes(self):
         return self.env['env.gate.transport.volume'].search(
@@ -96,31 +94,21 @@ class TestVolumeImport(WeighingCase):
         content = ('date,mode,cargo,direction,tonnage,reference\n'
                    '2026-01-05,rail,测试矿石,in,3120.5,迁安北站 20260105\n'
                    '2026-01-06,waterway,测试矿石,in,8000,京唐港 0106\n').encode('utf-8')
-        self.assertEqual(self._import(content, 'rail.csv', 'text/csv'), [])
+        self.assertEqual(self._import(content, 'rail.csv', CSV), [])
         volumes = self._volumes()
         self.assertEqual(volumes.mapped('mode'), ['rail', 'waterway'])
         self.assertEqual(volumes.mapped('tonnage'), [3120.5, 8000.0])
 
     def test_xlsx_statement(self):
-        import io
-        import xlsxwriter
-        out = io.BytesIO()
-        book = xlsxwriter.Workbook(out)
-        sheet = book.add_worksheet()
-        rows = [['date', 'mode', 'cargo', 'direction', 'tonnage', 'reference'],
-                ['2026-01-07', 'rail', '测试矿石', 'in', 2980.25, 'TS-0107']]
-        for r, row in enumerate(rows):
-            sheet.write_row(r, 0, row)
-        book.close()
-        self.assertEqual(self._import(
-            out.getvalue(), 'rail.xlsx',
-            'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'), [])
+        content = xlsx([['date', 'mode', 'cargo', 'direction', 'tonnage', 'reference'],
+                        ['2026-01-07', 'rail', '测试矿石', 'in', 2980.25, 'TS-0107']])
+        self.assertEqual(self._import(content, 'rail.xlsx', XLSX), [])
         self.assertEqual(self._volumes().mapped('tonnage'), [2980.25])
 
     def test_bad_row_imports_nothing(self):
         content = ('date,mode,cargo,direction,tonnage,reference\n'
                    '2026-01-05,rail,测试矿石,in,100,a\n'
                    '2026-01-06,rail,测试矿石,in,-5,b\n').encode('utf-8')
-        messages = self._import(content, 'bad.csv', 'text/csv')
+        messages = self._import(content, 'bad.csv', CSV)
         self.assertTrue(any('must be positive' in m['message'] for m in messages), messages)
         self.assertFalse(self._volumes())
