@@ -5,7 +5,6 @@ HTTP relay board and a real pseudo-terminal for the serial drivers. The ERP is n
 needed here (the forwarder is not started); the system tests run the whole thing.
 """
 import base64
-import contextlib
 import io
 import json
 import os
@@ -13,7 +12,6 @@ import socket
 import sys
 import threading
 import time
-import tty
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,6 +25,7 @@ from gatebox.quarantine import Quarantine
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'simulators'))
 import cameras_sim  # noqa: E402
 import weighbridge_sim  # noqa: E402
+from support import pty_pair, wait_until  # noqa: E402
 
 VI_TRUCK = '冀B60001'
 IV_TRUCK = '冀B40001'
@@ -263,15 +262,6 @@ class RelayBoard(object):
         self.server.server_close()
 
 
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_http_relay_barrier_opens_on_pass_and_retries(tmp_path):
     board = RelayBoard(fail_first=1)
     gate_box = make_box(tmp_path, **{'E-OUT': {
@@ -289,20 +279,6 @@ def test_http_relay_barrier_opens_on_pass_and_retries(tmp_path):
     finally:
         gate_box.stop(timeout=2)
         board.close()
-
-
-@contextlib.contextmanager
-def pty_pair():
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        for fd in (master, slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 def read_fd(fd, count, timeout=3.0):

@@ -14,7 +14,6 @@ import sys
 import tempfile
 import threading
 import time
-import tty
 
 import jsonschema
 import pytest
@@ -25,6 +24,7 @@ from hj1321 import events
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'simulators'))
 import weighbridge_sim  # noqa: E402
+from support import pty_pair, wait_until  # noqa: E402
 
 D = decimal.Decimal
 CST = datetime.timezone(datetime.timedelta(hours=8))
@@ -574,30 +574,6 @@ def test_weight_event_refuses(reading, code):
 # ---------------------------------------------------------------------------------------
 # Through real pseudo-terminals
 # ---------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def pty_pair():
-    """(master fd, slave path): raw mode, so no echo or CR translation before pyserial
-    opens the slave. The slave fd stays open so the line does not hang up."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        for fd in (master, slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def wait_until(predicate, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 class Collector(object):
