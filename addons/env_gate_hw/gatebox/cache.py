@@ -134,6 +134,7 @@ from hj1321.errors import BilingualError, Hj1321Error
 
 from . import decision
 from .decision import BlacklistEntry, LanePolicy, Rule, Strategy, Vehicle
+from .outbox import fsync_dir
 
 FORMAT = 'env_gate_hw.cache'
 FORMAT_VERSION = 1
@@ -719,7 +720,7 @@ class Cache(object):
             if self._main_good and os.path.exists(self.path):
                 os.replace(self.path, self.prev_path)
             os.replace(tmp, self.path)
-            _fsync_dir(directory)
+            fsync_dir(directory)
         except OSError as exc:
             raise SyncError('sync.write_failed', '缓存文件 %s 写入失败：%s' % (self.path, exc),
                             'could not write the cache file %s: %s' % (self.path, exc),
@@ -752,19 +753,6 @@ class Cache(object):
             self._state = state or _State()
         self.load_seconds = (datetime.datetime.utcnow() - started).total_seconds()
         return self._state.version
-
-
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return                      # not possible on every platform; the rename stands
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _set_aside(path):

@@ -122,7 +122,7 @@ class Outbox(object):
         if not existed:
             # A new file's directory entry must reach the disk too, or a power cut right
             # after the first put() could lose the whole file.
-            _fsync_dir(os.path.dirname(os.path.abspath(path)))
+            fsync_dir(os.path.dirname(os.path.abspath(path)))
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -329,7 +329,9 @@ def _insert(conn, rows, now):
     return results
 
 
-def _fsync_dir(path):
+def fsync_dir(path):
+    """Make a file created or renamed in directory `path` durable (its entry, not only
+    its bytes). The cache's atomic writes use it too."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:     # not possible on every platform (Windows): nothing more to do

@@ -9,7 +9,7 @@ Standard library only.
 """
 import html
 
-from .i18n import heading, label, zh
+from .i18n import heading, label
 
 _OK = ('online', 'connected', 'ok', 'idle')
 _BAD = ('offline', 'disconnected', 'error', 'unauthorized', 'backing_off', 'stopped')
