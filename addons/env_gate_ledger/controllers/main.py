@@ -103,8 +103,7 @@ class GateApi(http.Controller):
         try:
             raw_events = event_rules.parse_request(request.httprequest.get_data())
         except Hj1321Error as exc:
-            return _json({'error': exc.code, 'message': exc.message_en,
-                          'message_zh': exc.message_zh}, 400)
+            return _bad_request(exc.code, exc.message_en, exc.message_zh)
         env = env(context={'lang': 'en_US', 'tz': 'Asia/Shanghai'})
         results = _retrying(env, lane, 'event batch', lambda: env['env.gate.event'].with_context(
             force_company=lane.company_id.id)._ingest(lane, raw_events))
