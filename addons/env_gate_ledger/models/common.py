@@ -1,7 +1,8 @@
 """Glue between the framework-free hj1321 core and Odoo fields and errors."""
 from odoo.exceptions import ValidationError
+from odoo.osv import expression
 
-from ..hj1321 import codes
+from ..hj1321 import codes, grades
 
 
 def code_selection(table):
@@ -25,3 +26,23 @@ def bilingual(message_zh, message_en, lang=None):
 def validation_error(exc, env):
     """Turn an hj1321 error into the Odoo error a form shows."""
     return ValidationError(bilingual(exc.message_zh, exc.message_en, env.context.get('lang')))
+
+
+def replacement_due_domain(env, kind, due=True, scope=()):
+    """Search domain of `replacement_due` on the register of `kind` ('in_plant' or
+    'machinery'): records below the rules of their company's target grade (hj1321.grades),
+    as stored stages and fuels, so the filter and the computed field agree. `due`: False
+    for the records not due; `scope`: a domain only records within which can be due
+    (in-plant vehicles for the vehicle register)."""
+    by_grade = {}
+    for company in env['res.company'].sudo().search([]):
+        by_grade.setdefault(company.env_gate_target_grade or 'A', []).append(company.id)
+    parts = []
+    for grade, company_ids in sorted(by_grade.items()):
+        stages = grades.accepted_stages(grade, kind)
+        if stages is not None:
+            parts.append(list(scope) + [('company_id', 'in', company_ids),
+                          ('emission_stage', 'not in', sorted(stages)),
+                          ('fuel_type', 'not in', sorted(codes.NEW_ENERGY_FUELS))])
+    domain = expression.OR(parts) if parts else expression.FALSE_DOMAIN
+    return domain if due else ['!'] + expression.normalize_domain(domain)

@@ -1,9 +1,10 @@
 """Non-road mobile machinery (非道路移动机械) register."""
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
-from ..hj1321 import codes, plates
+from ..hj1321 import codes, grades, plates
 from ..hj1321.errors import Hj1321Error
-from .common import code_selection, validation_error
+from .common import code_selection, replacement_due_domain, validation_error
 
 
 class EnvGateMachinery(models.Model):
@@ -33,6 +34,11 @@ class EnvGateMachinery(models.Model):
     picture_engine_nameplate = fields.Binary('Engine Nameplate', attachment=True)
     picture_env_label = fields.Binary('Environmental Label', attachment=True)
     clean = fields.Boolean('China V+ / New Energy', compute='_compute_clean', store=True)
+    replacement_due = fields.Boolean(
+        'Due for Replacement', compute='_compute_replacement_due',
+        search='_search_replacement_due',
+        help='Below the non-road machinery rule of the plant\'s target performance grade '
+             '(grade A: China III+ or new energy).')
     company_id = fields.Many2one('res.company', 'Company', required=True,
                                  default=lambda self: self.env.user.company_id)
     active = fields.Boolean(default=True)
@@ -46,6 +52,18 @@ class EnvGateMachinery(models.Model):
     def _compute_clean(self):
         for machine in self:
             machine.clean = codes.is_v_plus_or_new_energy(machine.emission_stage, machine.fuel_type)
+
+    @api.depends('emission_stage', 'fuel_type', 'company_id.env_gate_target_grade')
+    def _compute_replacement_due(self):
+        for machine in self:
+            machine.replacement_due = grades.replacement_due(
+                machine.company_id.env_gate_target_grade or 'A', 'machinery',
+                machine.emission_stage or None, machine.fuel_type or None)
+
+    def _search_replacement_due(self, operator, value):
+        if operator not in ('=', '!='):
+            raise UserError(_('Due for Replacement can only be searched as true or false.'))
+        return replacement_due_domain(self.env, 'machinery', (operator == '=') == bool(value))
 
     @api.model
     def _normalise_vals(self, vals):

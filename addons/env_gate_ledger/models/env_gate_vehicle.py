@@ -1,9 +1,10 @@
 """The vehicle register: transport trucks (进出厂) and in-plant vehicles (厂内)."""
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
-from ..hj1321 import codes, consistency, plates, vin as vin_rules
+from ..hj1321 import codes, consistency, grades, plates, vin as vin_rules
 from ..hj1321.errors import Hj1321Error
-from .common import bilingual, code_selection, validation_error
+from .common import bilingual, code_selection, replacement_due_domain, validation_error
 
 
 class EnvGateVehicle(models.Model):
@@ -76,6 +77,11 @@ class EnvGateVehicle(models.Model):
     blacklist_ids = fields.Many2many('env.gate.blacklist', string='Blacklist Entries',
                                      compute='_compute_blacklist')
     blacklist_count = fields.Integer('Blacklist Count', compute='_compute_blacklist')
+    replacement_due = fields.Boolean(
+        'Due for Replacement', compute='_compute_replacement_due',
+        search='_search_replacement_due',
+        help='An in-plant vehicle below the rule of the plant\'s target performance grade '
+             '(grade A: China V+ or new energy).')
     company_id = fields.Many2one('res.company', 'Company', required=True,
                                  default=lambda self: self.env.user.company_id)
     active = fields.Boolean(default=True)
@@ -99,6 +105,19 @@ class EnvGateVehicle(models.Model):
     def _compute_clean(self):
         for vehicle in self:
             vehicle.clean = codes.is_v_plus_or_new_energy(vehicle.emission_stage, vehicle.fuel_type)
+
+    @api.depends('category', 'emission_stage', 'fuel_type', 'company_id.env_gate_target_grade')
+    def _compute_replacement_due(self):
+        for vehicle in self:
+            vehicle.replacement_due = vehicle.category == 'in_plant' and grades.replacement_due(
+                vehicle.company_id.env_gate_target_grade or 'A', 'in_plant',
+                vehicle.emission_stage or None, vehicle.fuel_type or None)
+
+    def _search_replacement_due(self, operator, value):
+        if operator not in ('=', '!='):
+            raise UserError(_('Due for Replacement can only be searched as true or false.'))
+        return replacement_due_domain(self.env, 'in_plant', (operator == '=') == bool(value),
+                                      scope=[('category', '=', 'in_plant')])
 
     @api.depends('plate_kind', 'plate_color', 'fuel_type', 'emission_stage')
     def _compute_warnings(self):

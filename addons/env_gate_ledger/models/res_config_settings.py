@@ -21,3 +21,5 @@ class ResConfigSettings(models.TransientModel):
         help='Which trucks count as clean transport in the clean-transport share.')
     env_gate_enterprise_code = fields.Char(
         related='company_id.env_gate_enterprise_code', readonly=False)
+    env_gate_target_grade = fields.Selection(
+        related='company_id.env_gate_target_grade', readonly=False)
