@@ -187,6 +187,17 @@ def seal_passage(prev, r):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def pair_state(row):
+    """The stored pairing, as the model computes it (env_gate_passage.entry_pair_state)."""
+    if row['direction'] != '1':
+        return row['pair_state']
+    if row['voided']:
+        return 'voided'
+    if row['decision'] == '2':
+        return 'refused'
+    return 'left' if row['exit_id'] else 'on_site'
+
+
 def nul(value):
     return '\\N' if value is None else str(value)
 
@@ -930,6 +941,7 @@ class Plant(object):
             self._weight_event(ticket['out_lane'], second_time, vehicle['plate'], second)
 
     def _passage_line(self, r):
+        # (a refused or voided entry never waits for an exit: env_gate_passage.entry_pair_state)
         return ('%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s'
                 '\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s'
                 '\t%d\t%s\t%d\t%s\t%s\n') % (
@@ -940,7 +952,7 @@ class Plant(object):
             nul(r['manual_user_id']), TF[r['flag_unregistered']], TF[r['flag_low_confidence']],
             TF[r['flag_no_entry']], TF[r['flag_unreadable']], TF[r['flag_bad_plate']],
             TF[r['reviewed']], TF[r['needs_review']], TF[r['voided']], nul(r['corrected_plate']),
-            nul(r['entry_id']), nul(r['exit_id']), r['pair_state'], nul(r['cargo_id']),
+            nul(r['entry_id']), nul(r['exit_id']), pair_state(r), nul(r['cargo_id']),
             nul(r['quantity']), r['company_id'], r['chain_seq'], r['chain_prev'],
             r['chain_hash'], r['create_uid'], r['create_date'], r['write_uid'],
             r['write_date'], r['snapshot'])

@@ -3,7 +3,7 @@
     'summary': 'Gate e-ledger for HJ 1321-2023: vehicles, machinery, lanes, passages, '
                'weighbridge tickets tied to receipts, clean-transport share, emergency '
                'strategies and blacklist synced to the gate boxes',
-    'version': '11.0.1.1.0',
+    'version': '11.0.1.2.0',
     'category': 'Operations/Environment',
     'author': 'env_gate',
     'license': 'LGPL-3',

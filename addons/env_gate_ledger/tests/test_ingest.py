@@ -1,4 +1,5 @@
 import base64
+import datetime
 import json
 
 from .common import GateCase, PLATE, PLATE_2
@@ -27,6 +28,40 @@ class TestIngest(GateCase):
         self.assertEqual(entry.exit_id, exit_)
         self.assertEqual(entry.pair_state, 'left')
         self.assertEqual(exit_.pair_state, 'paired')
+
+    def test_refused_and_voided_entries_never_wait_for_an_exit(self):
+        """A truck the barrier turned away never came in, and a false trigger a guard voided
+        was no truck: neither is on site, and a later exit does not pair with them."""
+        refused = self.ingest(self.lane_in, self._event(self.lane_in, 'r1', decision='refuse',
+                                                        reason='blacklist'))
+        refused = self.Passage.search([('name', '=', refused[0]['passage'])])
+        self.assertEqual(refused.pair_state, 'refused')
+        false_trigger = self.ingest(self.lane_in, self._event(self.lane_in, 'v1', plate=PLATE_2,
+                                                              minutes=5))
+        false_trigger = self.Passage.search([('name', '=', false_trigger[0]['passage'])])
+        self.env['env.gate.correction'].create({'passage_id': false_trigger.id, 'kind': 'void',
+                                                'reason': 'a cyclist triggered the camera'})
+        self.assertEqual(false_trigger.pair_state, 'voided')
+        result = self.ingest(self.lane_out, self._event(self.lane_out, 'x1', minutes=30))
+        exit_ = self.Passage.search([('name', '=', result[0]['passage'])])
+        self.assertFalse(exit_.entry_id)
+        self.assertTrue(exit_.flag_no_entry)
+        self.assertEqual(refused.pair_state, 'refused')
+
+    def test_on_site_counts_recent_admitted_entries_only(self):
+        self.ingest(self.lane_in, self._event(self.lane_in, 'o1'),
+                    self._event(self.lane_in, 'o2', plate=PLATE_2, minutes=-60 * 49))
+        recent, stale = self.Passage.search([('lane_id', '=', self.lane_in.id)],
+                                            order='pass_time desc')
+        self.assertEqual((recent.pair_state, stale.pair_state), ('on_site', 'on_site'))
+        now = self.t0.astimezone(datetime.timezone.utc).replace(tzinfo=None) \
+            + datetime.timedelta(hours=1)
+        on_site = self.Passage.search(self.Passage._on_site_domain(now=now)
+                                      + [('lane_id', '=', self.lane_in.id)])
+        self.assertEqual(on_site, recent)
+        action = self.Passage.action_on_site()
+        self.assertEqual(action['res_model'], 'env.gate.passage')
+        self.assertIn(('pair_state', '=', 'on_site'), action['domain'])
 
     def test_exit_closes_latest_open_entry(self):
         self.ingest(self.lane_in, self._event(self.lane_in, 'a1'),
