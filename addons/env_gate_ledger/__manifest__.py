@@ -39,6 +39,7 @@
         'wizards/env_gate_lane_token_views.xml',
         'wizards/env_gate_lane_lift_views.xml',
         'wizards/env_gate_upload_resend_views.xml',
+        'views/env_gate_dashboard_views.xml',
         'views/env_gate_menus.xml',
     ],
     'demo': [

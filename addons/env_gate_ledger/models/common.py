@@ -41,8 +41,8 @@ def replacement_due_domain(env, kind, due=True, scope=()):
     for grade, company_ids in sorted(by_grade.items()):
         stages = grades.accepted_stages(grade, kind)
         if stages is not None:
-            parts.append(list(scope) + [('company_id', 'in', company_ids),
-                          ('emission_stage', 'not in', sorted(stages)),
-                          ('fuel_type', 'not in', sorted(codes.NEW_ENERGY_FUELS))])
+            parts.append(expression.normalize_domain(list(scope) + [
+                ('company_id', 'in', company_ids), ('emission_stage', 'not in', sorted(stages)),
+                ('fuel_type', 'not in', sorted(codes.NEW_ENERGY_FUELS))]))
     domain = expression.OR(parts) if parts else expression.FALSE_DOMAIN
-    return domain if due else ['!'] + expression.normalize_domain(domain)
+    return domain if due else ['!'] + domain

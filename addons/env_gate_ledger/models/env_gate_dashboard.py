@@ -136,9 +136,13 @@ class EnvGateDashboard(models.Model):
 
     # ---- figures --------------------------------------------------------------------
 
+    def _utcnow(self):
+        """The dashboard's clock (naive UTC); every figure reads it, tests move it."""
+        return datetime.datetime.utcnow()
+
     def _plant_now(self):
         tz = self.env['env.gate.passage']._plant_tz()
-        return pytz.utc.localize(datetime.datetime.utcnow()).astimezone(tz)
+        return pytz.utc.localize(self._utcnow()).astimezone(tz)
 
     def _plant_date(self):
         return fields.Date.to_string(self._plant_now().date())
@@ -153,7 +157,7 @@ class EnvGateDashboard(models.Model):
                         ('category', '=', 'transport'), ('voided', '=', False)]
         waiting = mine + [('needs_review', '=', True)]
         silent_since = fields.Datetime.to_string(
-            datetime.datetime.utcnow() - datetime.timedelta(minutes=SILENT_MINUTES))
+            self._utcnow() - datetime.timedelta(minutes=SILENT_MINUTES))
         passage, lane = 'env.gate.passage', 'env.gate.lane'
         return {
             'entries_today': (passage, today + [('direction', '=', ENTRY),
@@ -169,7 +173,8 @@ class EnvGateDashboard(models.Model):
                                     _('Unregistered, Waiting for Review')),
             'review_low_confidence': (passage, waiting + [('flag_low_confidence', '=', True)],
                                       _('Low Confidence, Waiting for Review')),
-            'on_site': (passage, mine + self.env[passage]._on_site_domain(),
+            'on_site': (passage, mine + self.env[passage]._on_site_domain(
+                now=self._utcnow()),
                         _('Vehicles on Site')),
             'cameras_offline': (lane, mine + [('camera_state', '=', 'offline')],
                                 _('Cameras Offline')),
@@ -197,7 +202,7 @@ class EnvGateDashboard(models.Model):
                 ctx.get('reason') or _('(no reason given)'))
         if figure in ('upload_due', 'upload_overdue'):
             regulator = self.env['env.gate.regulator'].browse(int(ctx['regulator_id']))
-            now = fields.Datetime.now()
+            now = fields.Datetime.to_string(self._utcnow())
             _today, day_start = regulator._plant_day_bounds(now)
             domain = [('regulator_id', '=', regulator.id), ('deadline', '>=', day_start)]
             if figure == 'upload_due':
@@ -229,7 +234,7 @@ class EnvGateDashboard(models.Model):
     def _regulator_rows(self):
         regulators = self.env['env.gate.regulator'].search(
             [('company_id', '=', self.company_id.id)])
-        figures = regulators._delivery_today(fields.Datetime.now())
+        figures = regulators._delivery_today(fields.Datetime.to_string(self._utcnow()))
         states = dict(regulators._fields['state']._description_selection(self.env))
         rows = []
         for regulator in regulators:
@@ -245,7 +250,7 @@ class EnvGateDashboard(models.Model):
     def _lane_rows(self):
         tz = self.env['env.gate.passage']._plant_tz()
         silent_since = fields.Datetime.to_string(
-            datetime.datetime.utcnow() - datetime.timedelta(minutes=SILENT_MINUTES))
+            self._utcnow() - datetime.timedelta(minutes=SILENT_MINUTES))
         cameras = dict(self.env['env.gate.lane']._fields['camera_state']._description_selection(
             self.env))
 

@@ -12,3 +12,4 @@ from . import test_box_status
 from . import test_manual_lift
 from . import test_vehicle_proposal
 from . import test_upload
+from . import test_dashboard
