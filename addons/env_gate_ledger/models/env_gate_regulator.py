@@ -136,13 +136,18 @@ class EnvGateRegulator(models.Model):
 
     @api.multi
     def action_test_connection(self):
-        """Probe the platform and say what it answered."""
+        """Probe the platform and say what it answered, in the chatter and the state.
+
+        No error dialog when it does not answer: raising would roll back the paused state
+        the probe has just recorded, and the delivery would keep trying a platform the
+        manager has seen down."""
         self.ensure_one()
         attempt = self._probe()
         message = attempt.message(self.env.lang)
-        if not attempt.delivered:
-            raise UserError(_('The platform did not answer well: %s') % message)
-        self.message_post(body=_('Connection test: %s') % message)
+        if attempt.delivered:
+            self.message_post(body=_('Connection test: %s') % message)
+        else:
+            self.message_post(body=_('Connection test failed: %s') % message)
         return True
 
     @api.multi
