@@ -190,6 +190,18 @@ class EnvGateRegulator(models.Model):
 
     # -- business --------------------------------------------------------------------
 
+    @api.model
+    def _check_vehicle(self, company, plate, plate_color=None, barrier_no=''):
+        """Ask the company's platform whether a vehicle may pass (Henan getCheckVehicle).
+        Returns (platform, Attempt); UserError when no active platform answers checks."""
+        for regulator in self.sudo().search([('company_id', '=', company.id)]):
+            client = regulator._client()
+            if hasattr(client, 'check_vehicle'):
+                return regulator, client.check_vehicle(plate, plate_color, barrier_no)
+        raise UserError(_('No active regulator platform of %s answers vehicle checks '
+                          '(Henan-style platforms do).') % company.name)
+
+
     def _canonical_client(self, operation):
         if self.adapter != 'canonical_json':
             raise UserError(_('Only canonical JSON platforms publish a blacklist and '

@@ -4,6 +4,8 @@ the simulator's clock."""
 import base64
 import datetime
 
+from odoo.exceptions import ValidationError
+
 from .common import GateCase
 from .test_upload import DEMO, regulator_sim
 
@@ -253,3 +255,50 @@ class TestSoapThroughErp(PlatformCase):
         self.assertIn(self.regulator.state, ('auth', 'paused'))
         self.assertTrue(self.regulator.state_message)
         self.assertFalse(self.sim.ops('01W01'))
+
+
+class TestPlatformVehicleCheck(PlatformCase):
+    adapter = 'henan_transport_control'
+    credentials = {'username': DEMO['username'], 'password': DEMO['password']}
+
+    def _held(self, plate, event_id):
+        self.ingest(self.lane_in, self._event(self.lane_in, event_id, plate=plate))
+        return self.Passage.search([('plate_key', '=', plate)])
+
+    def test_unregistered_truck_gets_the_platform_verdict_and_a_proposal(self):
+        passage = self._held('琼D12345', 'ck-1')
+        self.assertTrue(passage.flag_unregistered)
+        self.sim.controls['琼D12345'] = ('1', '国四柴油车，橙色预警期间禁止通行')
+        action = passage.action_check_platform()
+        self.assertIn('国四柴油车', passage.message_ids[0].body)
+        proposal = self.env['env.gate.vehicle.proposal'].browse(action['res_id'])
+        self.assertEqual((proposal.source, proposal.regulator_id, proposal.plate),
+                         ('platform', self.regulator, '琼D12345'))
+        self.assertEqual((proposal.proposed_vin, proposal.proposed_stage, proposal.proposed_fuel),
+                         ('LFWSRXSJ0K1A12345', '6', 'B'))
+        asked = self.sim.ops('getCheckVehicle')[0]
+        self.assertEqual((asked['license'], asked['gateCodeB']), ('琼D12345', self.lane_in.barrier_no))
+        # the platform's VIN fails its check digit: kept with a warning, the register refuses it
+        self.assertIn('check digit', proposal.warnings)
+        with self.assertRaises(ValidationError):
+            proposal.action_accept()
+        proposal.proposed_vin = 'LFWSRXSJ2K1A12345'     # the clerk read the real plate
+        proposal.action_accept()
+        vehicle = self.env['env.gate.vehicle'].search([('plate', '=', '琼D12345')])
+        self.assertEqual((vehicle.vin, vehicle.emission_stage), ('LFWSRXSJ2K1A12345', '6'))
+        self.assertIn('regulator platform', vehicle.message_ids[0].body)
+
+    def test_platform_down_is_a_clear_error_and_nothing_created(self):
+        from odoo.exceptions import UserError
+        passage = self._held('琼D54321', 'ck-2')
+        self.sim.set_downtime(0, 1e12, mode='503')
+        with self.assertRaises(UserError):
+            passage.action_check_platform()
+        self.assertFalse(self.env['env.gate.vehicle.proposal'].search([('plate', '=', '琼D54321')]))
+
+    def test_no_platform_that_checks(self):
+        from odoo.exceptions import UserError
+        passage = self._held('琼D11111', 'ck-3')
+        self.regulator.active = False
+        with self.assertRaises(UserError):
+            passage.action_check_platform()
