@@ -201,6 +201,9 @@ def test_camera_offline_after_silence(gate_box):
     payload = gate_box.status_payload(lane)
     assert payload['cameras'][0]['state'] == 'online' and payload['cameras'][0]['lane'] == 'E-IN'
     assert payload['outbox']['pending'] == 1
+    barrier = lane.barrier.status()
+    assert payload['barriers'] == [{'lane': 'E-IN', 'driver': barrier['driver'],
+                                    'state': barrier['status'], 'last_error': None}]
     gate_box.check_cameras(time.time() + 31)
     assert gate_box.status_payload(lane)['cameras'][0]['state'] == 'offline'
     assert 'tok-e-in' not in json.dumps(gate_box.status_payload(lane))

@@ -625,11 +625,15 @@ class GateBox(object):
             cameras_list.append({'lane': lane.code, 'state': lane.camera_state,
                                  'type': lane.config.camera,
                                  'last_heartbeat': _utc_iso(lane.camera_seen)})
+        barrier = lane.barrier.status()
         return {'box': {'name': self.config.box_name, 'version': VERSION,
                         'time': _utc_iso(self.clock()), 'started_at': _utc_iso(self.started_at),
                         'lanes': list(self.lanes), 'cache_version': self.cache.version,
                         'forwarder': self.forwarder.status()['state']},
                 'cameras': cameras_list,
+                'barriers': [{'lane': lane.code, 'driver': barrier['driver'],
+                              'state': barrier['status'],
+                              'last_error': barrier['last_error']}],
                 'outbox': {'pending': stats['pending'], 'dead': stats['dead'],
                            'deferred': stats['deferred'], 'oldest_age': stats['oldest_age']}}
 

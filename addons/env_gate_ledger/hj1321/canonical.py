@@ -399,8 +399,9 @@ def canonical_machinery(values, enterprise=None, embed_pictures=False):
     return _finish(record, registration, versioned=True)
 
 
-def canonical_gate(values, enterprise=None):
-    """The canonical record of one gate (出入口) and its lanes (道闸).
+def canonical_gate(values, enterprise=None, embed_pictures=False):
+    """The canonical record of one gate (出入口) and its lanes (道闸). (It has no
+    pictures: embed_pictures is accepted so that build() treats every kind alike.)
 
     values: env.gate.gate fields: code (required), name (required), address, longitude,
     latitude, manager_name, manager_phone, maintainer, maintainer_contact, active, and
@@ -443,8 +444,9 @@ def canonical_gate(values, enterprise=None):
     return _finish(record, code, versioned=True)
 
 
-def canonical_gate_status(values, enterprise=None, tz=CST):
-    """The canonical record of one lane's status at one moment (heartbeat).
+def canonical_gate_status(values, enterprise=None, tz=CST, embed_pictures=False):
+    """The canonical record of one lane's status at one moment (heartbeat). (No
+    pictures: embed_pictures as in canonical_gate.)
 
     values: gate_code, barrier_no (required), lane_code, time (required; datetime or
     Odoo UTC text), online (bool, required), barrier_ok, camera_ok (bool or None =

@@ -6,6 +6,7 @@ from . import env_gate_sync
 from . import env_gate_plate_mixin
 from . import env_gate_gate
 from . import env_gate_lane
+from . import env_gate_lane_status
 from . import env_gate_cargo
 from . import env_gate_vehicle
 from . import env_gate_strategy_rule

@@ -13,6 +13,16 @@ POLICIES = [('pass', 'Pass'), ('hold', 'Hold for the Guard'), ('refuse', 'Refuse
 # decision.py lets a blacklisted vehicle out or holds it: nothing is refused on exit
 EXIT_POLICIES = [('hold', 'Hold for the Guard'), ('pass', 'Pass')]
 CAMERA_STATES = [('online', 'Online'), ('offline', 'Offline'), ('unknown', 'Unknown')]
+BARRIER_STATES = [('ok', 'OK'), ('fault', 'Fault'), ('unknown', 'Unknown')]
+
+
+def barrier_state(driver, state):
+    """The lane's barrier state from a box driver's (driver, status): no driver or a
+    driver that cannot tell is unknown."""
+    if not driver or driver == 'none' or state not in ('connected', 'connecting', 'error',
+                                                       'disconnected'):
+        return 'unknown'
+    return 'fault' if state in ('error', 'disconnected') else 'ok'
 
 
 def hash_token(token):
@@ -84,6 +94,12 @@ class EnvGateLane(models.Model):
                                  'asks it to open the barrier. Kept (unlike the hash the ERP '
                                  'checks) only for lanes with a gate box URL.')
     camera_state = fields.Selection(CAMERA_STATES, 'Camera', readonly=True, copy=False)
+    barrier_state = fields.Selection(BARRIER_STATES, 'Barrier', readonly=True, copy=False,
+                                     help="The barrier driver's state in the gate box's last "
+                                          "status report.")
+    barrier_error = fields.Char('Barrier Error', readonly=True, copy=False)
+    status_ids = fields.One2many('env.gate.lane.status', 'lane_id', 'Status History',
+                                 readonly=True)
     last_heartbeat = fields.Datetime('Last Heartbeat', readonly=True, copy=False)
     box_status = fields.Text('Gate Box Status', readonly=True, copy=False,
                              help='The last status report of the gate box, as JSON.')
@@ -181,6 +197,19 @@ class EnvGateLane(models.Model):
                     camera['last_heartbeat'], 'cameras[%d].last_heartbeat' % index))
                 if heard > (target.last_heartbeat or ''):
                     vals['last_heartbeat'] = heard
+        barriers = report.get('barriers') or []
+        if not isinstance(barriers, list) or not all(isinstance(b, dict) for b in barriers):
+            raise Hj1321Error('status.bad_field', '字段 barriers 须为对象列表',
+                              'field barriers must be a list of objects')
+        for barrier in barriers:
+            target = by_code.get(barrier.get('lane') or lane.code)
+            if not target:
+                ignored.append(barrier.get('lane'))
+                continue
+            vals = updates.setdefault(target, {})
+            vals['barrier_state'] = barrier_state(barrier.get('driver'), barrier.get('state'))
+            vals['barrier_error'] = (str(barrier.get('last_error') or '') or None) \
+                if vals['barrier_state'] == 'fault' else None
         for target, vals in updates.items():
             # plain SQL: no mail tracking or version for box facts, and a conflict with a
             # batch updating the same row is retried by the endpoint, not logged as an error

@@ -13,7 +13,10 @@ import hashlib
 import pytz
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
+from ..hj1321 import codes, vin as vin_rules
+from ..hj1321.errors import Hj1321Error
 from .common import code_selection
 
 DECISIONS = {'pass': '1', 'refuse': '2', 'manual': '3', 'unrecognised': '4'}
@@ -32,6 +35,29 @@ def entry_pair_state(decision, voided, exit_id):
     if decision == DECISIONS['refuse']:
         return 'refused'
     return 'left' if exit_id else 'on_site'
+
+
+def proposal_values(passage, regulator, found):
+    """A register proposal from the platform's vehicle data (codes it does not use in the
+    HJ 1321 tables are left out rather than guessed)."""
+    def known(table, value):
+        return value if value and codes.is_valid(table, value) else False
+    vin = (found.get('vin') or '').upper()[:17]
+    warnings = []
+    try:
+        vin = vin_rules.validate_vin(vin) if vin else ''
+    except Hj1321Error as exc:
+        warnings.append('%s / %s' % (exc.message_zh, exc.message_en))   # the clerk decides
+    return {
+        'source': 'platform', 'regulator_id': regulator.id, 'plate': passage.plate_key,
+        'plate_color': passage.plate_color or False, 'vehicle_id': passage.vehicle_id.id,
+        'lane_id': passage.lane_id.id, 'company_id': passage.company_id.id,
+        'proposed_vin': vin or False, 'warnings': '\n'.join(warnings) or False,
+        'proposed_model': found.get('brand_model') or False,
+        'proposed_stage': known('emission_stage', found.get('emission_stage')),
+        'proposed_fuel': known('fuel_type', found.get('fuel_type')),
+        'raw_text': '\n'.join('%s: %s' % item for item in sorted(found.items())),
+    }
 
 
 class EnvGatePassage(models.Model):
@@ -373,6 +399,32 @@ class EnvGatePassage(models.Model):
             'target': 'new',
             'context': {'default_passage_id': self.id},
         }
+
+    @api.multi
+    def action_check_platform(self):
+        """Ask the regulator's platform about this vehicle (Henan getCheckVehicle): the
+        guard deciding on a held truck sees whether the authority controls it, and what
+        the platform knows of it becomes a register proposal for a clerk."""
+        self.ensure_one()
+        if not self.plate_key:
+            raise UserError(_('The plate was not read: correct it first.'))
+        regulator, attempt = self.env['env.gate.regulator']._check_vehicle(
+            self.company_id, self.plate_key, self.plate_color, self.lane_id.barrier_no)
+        message = attempt.message(self.env.lang)
+        if not attempt.delivered:
+            raise UserError(_('The platform %s did not answer: %s') % (regulator.name, message))
+        data = attempt.data or {}
+        found = {key: value for key, value in (data.get('vehicle') or {}).items() if value}
+        self.message_post(body=_('Platform %s: %s. %s') % (
+            regulator.name, message,
+            ', '.join('%s %s' % (key, value) for key, value in sorted(found.items()))))
+        proposal = self.env['env.gate.vehicle.proposal']
+        if found.get('vin') or found.get('emission_stage'):
+            proposal = proposal.create(proposal_values(self, regulator, found))
+        if not proposal:
+            return True
+        return {'type': 'ir.actions.act_window', 'res_model': proposal._name,
+                'res_id': proposal.id, 'view_mode': 'form', 'target': 'current'}
 
     @api.model
     def _apply_vehicle(self, vehicle):

@@ -136,13 +136,18 @@ class EnvGateRegulator(models.Model):
 
     @api.multi
     def action_test_connection(self):
-        """Probe the platform and say what it answered."""
+        """Probe the platform and say what it answered, in the chatter and the state.
+
+        No error dialog when it does not answer: raising would roll back the paused state
+        the probe has just recorded, and the delivery would keep trying a platform the
+        manager has seen down."""
         self.ensure_one()
         attempt = self._probe()
         message = attempt.message(self.env.lang)
-        if not attempt.delivered:
-            raise UserError(_('The platform did not answer well: %s') % message)
-        self.message_post(body=_('Connection test: %s') % message)
+        if attempt.delivered:
+            self.message_post(body=_('Connection test: %s') % message)
+        else:
+            self.message_post(body=_('Connection test failed: %s') % message)
         return True
 
     @api.multi
@@ -184,6 +189,18 @@ class EnvGateRegulator(models.Model):
         return action
 
     # -- business --------------------------------------------------------------------
+
+    @api.model
+    def _check_vehicle(self, company, plate, plate_color=None, barrier_no=''):
+        """Ask the company's platform whether a vehicle may pass (Henan getCheckVehicle).
+        Returns (platform, Attempt); UserError when no active platform answers checks."""
+        for regulator in self.sudo().search([('company_id', '=', company.id)]):
+            client = regulator._client()
+            if hasattr(client, 'check_vehicle'):
+                return regulator, client.check_vehicle(plate, plate_color, barrier_no)
+        raise UserError(_('No active regulator platform of %s answers vehicle checks '
+                          '(Henan-style platforms do).') % company.name)
+
 
     def _canonical_client(self, operation):
         if self.adapter != 'canonical_json':

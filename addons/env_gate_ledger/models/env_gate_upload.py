@@ -30,7 +30,8 @@ KINDS = [('passage', 'Passage'), ('vehicle', 'Transport Vehicle'),
          ('in_plant_vehicle', 'In-plant Vehicle'), ('machinery', 'Non-road Machinery'),
          ('gate_status', 'Gate Status')]
 SOURCE_MODELS = {'passage': 'env.gate.passage', 'vehicle': 'env.gate.vehicle',
-                 'in_plant_vehicle': 'env.gate.vehicle', 'machinery': 'env.gate.machinery'}
+                 'in_plant_vehicle': 'env.gate.vehicle', 'machinery': 'env.gate.machinery',
+                 'gate_status': 'env.gate.lane.status'}
 BATCH = 100
 RUN_SECONDS = 240            # a cron run stops taking batches after this (cron: every minute)
 WAIT_FOR_ENTRY = 60          # a Hebei exit whose entry is not delivered looks again after
@@ -49,7 +50,8 @@ class EnvGateUpload(models.Model):
     res_id = fields.Integer('Ledger Record ID', required=True, readonly=True)
     record_ref = fields.Reference(
         [('env.gate.passage', 'Passage'), ('env.gate.vehicle', 'Vehicle'),
-         ('env.gate.machinery', 'Machinery')], 'Ledger Record', compute='_compute_record_ref')
+         ('env.gate.machinery', 'Machinery'), ('env.gate.lane.status', 'Lane Status')],
+        'Ledger Record', compute='_compute_record_ref')
     passage_id = fields.Many2one('env.gate.passage', 'Passage', readonly=True, index=True)
     kind = fields.Selection(KINDS, 'Kind', required=True, readonly=True)
     record_id = fields.Char('Record ID', readonly=True,

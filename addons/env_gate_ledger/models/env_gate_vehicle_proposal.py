@@ -73,6 +73,10 @@ class EnvGateVehicleProposal(models.Model):
     manufacturer = fields.Char('Manufacturer', readonly=True)
     disclosure_no = fields.Char('Disclosure No.', readonly=True, help='信息公开编号')
     stage_text = fields.Char('Stage as Written', readonly=True)
+    source = fields.Selection([('qr', 'Emission List Scan'), ('platform', 'Regulator Platform')],
+                              'Source', required=True, default='qr', readonly=True)
+    regulator_id = fields.Many2one('env.gate.regulator', 'Platform', readonly=True,
+                                   ondelete='set null')
     raw_text = fields.Text('Scanned Text', readonly=True)
     warnings = fields.Text('Warnings', readonly=True)
     picture_list = fields.Binary('Emission Information List (随车清单)', attachment=True,
@@ -133,10 +137,14 @@ class EnvGateVehicleProposal(models.Model):
             vals.update(plate=self.plate, plate_color=self.plate_color or False,
                         category='transport', company_id=self.company_id.id)
             vehicle = self.env['env.gate.vehicle'].create(vals)
-            body = _('Created from the scanned emission information list (proposal %s).')
+            body = _('Created from the scanned emission information list (proposal %s).') \
+                if self.source == 'qr' else \
+                _("Created from the regulator platform's vehicle data (proposal %s).")
         else:
             vehicle.write(vals)
-            body = _('Updated from the scanned emission information list (proposal %s).')
+            body = _('Updated from the scanned emission information list (proposal %s).') \
+                if self.source == 'qr' else \
+                _("Updated from the regulator platform's vehicle data (proposal %s).")
         vehicle.message_post(body=body % self.name)
         self.write({'state': 'accepted', 'vehicle_id': vehicle.id, 'decided_by': self.env.uid,
                     'decided_on': fields.Datetime.now()})

@@ -8,6 +8,8 @@ from odoo import _, api, fields, models
 
 from ..models.env_gate_upload import KINDS, SOURCE_MODELS
 
+GATE_LEDGERS = {'env.gate.passage': 'pass_time', 'env.gate.lane.status': 'time'}
+
 
 class EnvGateUploadResend(models.TransientModel):
     _name = 'env.gate.upload.resend'
@@ -35,8 +37,10 @@ class EnvGateUploadResend(models.TransientModel):
         kinds = [self.kind] if self.kind else [k for k, _label in KINDS if k in SOURCE_MODELS]
         for kind in kinds:
             model = SOURCE_MODELS[kind]
-            if model == 'env.gate.passage':
-                domain = [('pass_time', '>=', self.date_from), ('pass_time', '<=', self.date_to)]
+            if model in GATE_LEDGERS:
+                # ledgers of a gate, by when it happened
+                time = GATE_LEDGERS[model]
+                domain = [(time, '>=', self.date_from), (time, '<=', self.date_to)]
                 if self.gate_id:
                     domain.append(('gate_id', '=', self.gate_id.id))
             else:
