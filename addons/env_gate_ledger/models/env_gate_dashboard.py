@@ -251,8 +251,9 @@ class EnvGateDashboard(models.Model):
         tz = self.env['env.gate.passage']._plant_tz()
         silent_since = fields.Datetime.to_string(
             self._utcnow() - datetime.timedelta(minutes=SILENT_MINUTES))
-        cameras = dict(self.env['env.gate.lane']._fields['camera_state']._description_selection(
-            self.env))
+        Lane = self.env['env.gate.lane']
+        cameras = dict(Lane._fields['camera_state']._description_selection(self.env))
+        barriers = dict(Lane._fields['barrier_state']._description_selection(self.env))
 
         def local(value):
             if not value:
@@ -272,6 +273,9 @@ class EnvGateDashboard(models.Model):
                 'id': lane.id, 'code': lane.code, 'name': lane.name,
                 'gate': lane.gate_id.name, 'camera_state': lane.camera_state or 'unknown',
                 'camera_label': cameras.get(lane.camera_state or 'unknown'),
+                'barrier_state': lane.barrier_state or 'unknown',
+                'barrier_label': barriers.get(lane.barrier_state or 'unknown'),
+                'barrier_error': lane.barrier_error or '',
                 'last_event': local(lane.last_event_time),
                 'box_reported': local(lane.box_reported_at),
                 'box_silent': bool(lane.box_reported_at) and lane.box_reported_at < silent_since,

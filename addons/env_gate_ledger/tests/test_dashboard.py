@@ -171,6 +171,8 @@ class TestDashboard(GateCase):
         before = self.figures(datetime.datetime.utcnow())
         status, _body = call_api(self.env, 'status', TOKEN, body={
             'box': {'name': 'east box'}, 'cameras': [{'lane': 'T-IN', 'state': 'offline'}],
+            'barriers': [{'lane': 'T-IN', 'driver': 'relay', 'state': 'error',
+                          'last_error': 'no answer'}],
             'outbox': {'pending': 3, 'dead': 1}})
         self.assertEqual(status, 200)
         reported = self.lane_in.box_reported_at
@@ -178,8 +180,9 @@ class TestDashboard(GateCase):
         self.assertEqual(soon['cameras_offline'] - before['cameras_offline'], 1)
         self.assertEqual(soon['boxes_silent'], before['boxes_silent'])
         [row] = [r for r in json.loads(self.board.details)['lanes'] if r['code'] == 'T-IN']
-        self.assertEqual((row['camera_state'], row['box_silent'], row['outbox_pending'],
-                          row['outbox_dead']), ('offline', False, 3, 1))
+        self.assertEqual((row['camera_state'], row['barrier_state'], row['barrier_error'],
+                          row['box_silent'], row['outbox_pending'], row['outbox_dead']),
+                         ('offline', 'fault', 'no answer', False, 3, 1))
         later = self.figures(datetime.datetime.strptime(reported, '%Y-%m-%d %H:%M:%S')
                              + datetime.timedelta(minutes=20))
         self.assertGreaterEqual(later['boxes_silent'], 1)
