@@ -94,7 +94,8 @@ class EnvGateChainMixin(models.AbstractModel):
         # uncommitted rows are only in our snapshot, so the later of the two wins.
         heads.append(self._chain_committed_head(query, (company_id,)))
         heads = [head for head in heads if head]
-        return max(heads) if heads else (0, chain.GENESIS)
+        # every record purged by retention: the chain goes on from the anchor
+        return max(heads) if heads else self._chain_start(company_id)
 
     def _chain_committed_head(self, query, params):
         """The head as committed now, read through a cursor of its own; None when that

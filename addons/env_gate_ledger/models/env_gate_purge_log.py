@@ -65,7 +65,9 @@ class EnvGatePurgeLog(models.Model):
         """Remove company's pictures and ledger records older than its retention periods,
         counted from `now` (a UTC datetime or its text; the current time by default)."""
         started = time.monotonic()
-        now = fields.Datetime.from_string(now or fields.Datetime.now())
+        now = now or fields.Datetime.now()
+        if isinstance(now, str):
+            now = fields.Datetime.from_string(now)
         # the regulation's minimum holds even if the setting was lowered behind the form
         ledger_cutoff = fields.Datetime.to_string(now - relativedelta(
             months=max(company.env_gate_ledger_months, MIN_LEDGER_MONTHS)))
@@ -86,7 +88,7 @@ class EnvGatePurgeLog(models.Model):
         counts['uploads'] += uploads
         counts.update(note='\n'.join(notes) or False, duration=time.monotonic() - started)
         log.write(counts)
-        self.env.invalidate_all()
+        self.env['env.gate.passage'].invalidate_cache()
         _logger.info('retention purge of company %s: %s', company.id, ', '.join(
             '%s %s' % (key, counts[key]) for key in ('pictures', 'events', 'passages',
                                                      'corrections', 'weighings', 'uploads')))
