@@ -15,6 +15,7 @@
         'security/ir.model.access.csv',
         'data/env_gate_data.xml',
         'data/env_gate_upload_data.xml',
+        'data/env_gate_retention_data.xml',
         'views/env_gate_gate_views.xml',
         'views/env_gate_lane_views.xml',
         'views/env_gate_vehicle_views.xml',
@@ -39,6 +40,7 @@
         'wizards/env_gate_lane_token_views.xml',
         'wizards/env_gate_lane_lift_views.xml',
         'wizards/env_gate_upload_resend_views.xml',
+        'views/env_gate_retention_views.xml',
         'views/env_gate_menus.xml',
     ],
     'demo': [

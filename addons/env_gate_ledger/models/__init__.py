@@ -26,3 +26,6 @@ from . import env_gate_demo
 from . import env_gate_regulator
 from . import env_gate_upload
 from . import env_gate_upload_sources
+from . import env_gate_chain_check
+from . import env_gate_chain_anchor
+from . import env_gate_purge_log

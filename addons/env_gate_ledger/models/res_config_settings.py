@@ -21,3 +21,7 @@ class ResConfigSettings(models.TransientModel):
         help='Which trucks count as clean transport in the clean-transport share.')
     env_gate_enterprise_code = fields.Char(
         related='company_id.env_gate_enterprise_code', readonly=False)
+    env_gate_ledger_months = fields.Integer(
+        related='company_id.env_gate_ledger_months', readonly=False)
+    env_gate_picture_months = fields.Integer(
+        related='company_id.env_gate_picture_months', readonly=False)
