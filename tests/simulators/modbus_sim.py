@@ -92,8 +92,8 @@ class RelayBoard(object):
         self._thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name='modbus relay board %s' % self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True, name='modbus relay board %s' % self.port)
         self._thread.start()
         return self
 
