@@ -98,6 +98,17 @@ def test_keep_open_status_read_and_close(board, make_driver):
     assert board.coil(2) is False and not driver.status()['held_open']
 
 
+def test_an_open_while_held_open_does_not_end_the_hold(board, make_driver):
+    driver = make_driver(board.port)
+    driver.keep_open('convoy')
+    driver.open('auto: pass')
+    assert wait_until(lambda: driver.status()['opens'] == 2)
+    driver.read_status()
+    assert wait_until(lambda: driver.status()['relay'] == 'on')
+    assert writes(board) == [(2, True)] and board.coil(2) is True
+    assert driver.status()['held_open'] and driver.status()['last_reason'] == 'auto: pass'
+
+
 def test_close_pulses_the_close_coil(board, make_driver):
     driver = make_driver(board.port, barrier_close_coil='3')
     driver.keep_open('convoy')

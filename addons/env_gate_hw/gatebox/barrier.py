@@ -281,7 +281,8 @@ class ModbusBarrier(_QueuedBarrier):
     """A network relay board over Modbus-TCP whose coils drive the barrier controller.
 
     `open` pulses the open coil (`config.coil`): on, `config.pulse` seconds, off (pulse 0:
-    the board's own jog mode releases it). `keep_open` turns it on and leaves it on.
+    the board's own jog mode releases it). `keep_open` turns it on and leaves it on; an
+    `open` meanwhile writes nothing (its off-write would end the hold).
     `close` turns it off, then pulses the close coil when there is one (`close_coil`).
     `read_status` reads the coils; so does the thread every `config.poll` seconds without
     a command, which also notices a board that went away.
@@ -303,6 +304,7 @@ class ModbusBarrier(_QueuedBarrier):
         self._owed_off = set()      # coils to write off (a pulse's off-write failed)
         self._pulsed = None         # the command whose pulse is on: a retry only ends it
         self._pulsing = False
+        self._held = False          # the open coil is on outside a pulse (keep open)
         self._next_poll = 0.0
         self._set(endpoint='%s:%s unit %s' % (config.host, config.tcp_port, config.unit),
                   relay=None, close_relay=None, held_open=False, closes=0, connects=0)
@@ -328,7 +330,9 @@ class ModbusBarrier(_QueuedBarrier):
         self._settle()
         if self._pulsed is command:     # a retry after the pulse's off-write failed
             return
-        if command.action == 'open':
+        if command.action == 'open' and self._held:
+            self._opened(command.reason)    # held open: a pulse would end the hold
+        elif command.action == 'open':
             self._pulse(cfg.coil, command)
         elif command.action == 'keep_open':
             self._write(cfg.coil, True)
@@ -341,12 +345,10 @@ class ModbusBarrier(_QueuedBarrier):
 
     def _succeeded(self, command):
         self._pulsed = None
-        with self._lock:
-            if command.action == 'keep_open':
-                self._status['opens'] += 1
-                self._status.update(last_open=self._clock(), last_reason=command.reason,
-                                    pending=False)
-            elif command.action == 'close':
+        if command.action == 'keep_open':
+            self._opened(command.reason)
+        elif command.action == 'close':
+            with self._lock:
                 self._status['closes'] += 1
 
     def _pulse(self, coil, command):
@@ -385,7 +387,8 @@ class ModbusBarrier(_QueuedBarrier):
     def _relay(self, coil, on):
         state = 'on' if on else 'off'
         if coil == self.config.coil:
-            self._set(relay=state, held_open=bool(on) and not self._pulsing)
+            self._held = bool(on) and not self._pulsing
+            self._set(relay=state, held_open=self._held)
         else:
             self._set(close_relay=state)
 
@@ -438,7 +441,6 @@ class ModbusBarrier(_QueuedBarrier):
 
     def _probe(self):
         try:
-            self._settle()
             self._read_coils()
             self._set(status='connected', messages=[])
         except (OSError, modbus.ModbusError) as exc:

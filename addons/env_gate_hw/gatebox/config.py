@@ -293,7 +293,7 @@ def _barrier(values, section, camera):
         _number(values, section, 'barrier_unit', 1, 0, integer=True, maximum=255),
         coil, close_coil,
         _number(values, section, 'barrier_pulse_ms', 500, 0, integer=True,
-                maximum=60000) / 1000.0,
+                maximum=10000) / 1000.0,
         _number(values, section, 'barrier_poll', 10.0, 0.0))
     if driver == 'serial' and config.open_command is None:
         raise ConfigError('config.missing', '配置 [%s] 缺少 barrier_open' % section,
