@@ -9,12 +9,13 @@
     'license': 'LGPL-3',
     'application': True,
     'depends': ['mail', 'product', 'stock', 'purchase'],
-    'external_dependencies': {'python': ['jsonschema', 'PIL', 'requests', 'zeep']},
+    'external_dependencies': {'python': ['jsonschema', 'PIL', 'requests', 'zeep', 'xlsxwriter']},
     'data': [
         'security/env_gate_security.xml',
         'security/ir.model.access.csv',
         'data/env_gate_data.xml',
         'data/env_gate_upload_data.xml',
+        'data/env_gate_audit_export_data.xml',
         'views/env_gate_gate_views.xml',
         'views/env_gate_lane_views.xml',
         'views/env_gate_vehicle_views.xml',
@@ -39,6 +40,8 @@
         'wizards/env_gate_lane_token_views.xml',
         'wizards/env_gate_lane_lift_views.xml',
         'wizards/env_gate_upload_resend_views.xml',
+        'report/env_gate_audit_export_report.xml',
+        'views/env_gate_audit_export_views.xml',
         'views/env_gate_menus.xml',
     ],
     'demo': [

@@ -25,3 +25,4 @@ from . import env_gate_demo
 from . import env_gate_regulator
 from . import env_gate_upload
 from . import env_gate_upload_sources
+from . import env_gate_audit_export
