@@ -520,9 +520,11 @@ class _Job(object):
         if self.book is None:
             return
         self.sheet = self.book.add_worksheet(sheet.name)
+        # constant_memory: a row is flushed once the next one is started, so row by row
         for number, column in enumerate(sheet.columns):
             self.sheet.set_column(number, number, column.width)
             self.sheet.write_string(0, number, column.zh, self.head)
+        for number, column in enumerate(sheet.columns):
             self.sheet.write_string(1, number, column.en, self.head_en)
         self.sheet.freeze_panes(2, 0)
         self.row = 2
