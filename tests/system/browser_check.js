@@ -36,6 +36,13 @@ function pageState({ errorTexts, selector }) {
             problems.push('error dialog: ' + modal.innerText.replace(/\s+/g, ' ').trim().slice(0, 300));
         }
     }
+    // set by the script Odoo inlines when an assets bundle failed (a stylesheet that did
+    // not compile); its "Style error" dialog has no CSS to show itself with
+    if (window.__assetsBundleErrorSeen) {
+        const pre = document.querySelector('.modal pre');
+        problems.push('assets bundle error (Odoo\'s "Style error")'
+            + (pre ? ': ' + pre.innerText.trim().slice(0, 300) : ''));
+    }
     const text = document.body ? document.body.innerText : '';
     for (const needle of errorTexts) {
         if (text.includes(needle)) {
@@ -69,7 +76,26 @@ async function checkScreen(context, screen) {
     const started = Date.now();
     const page = await context.newPage();
     const tracker = track(page);
-    await page.goto(config.base_url + screen.url, { waitUntil: 'load', timeout: config.timeout_ms });
+    let report;
+    try {
+        report = await settle(page, screen, tracker);
+    } catch (error) {
+        report = { errors: tracker.errors.concat(['could not check the screen: ' + error.message]) };
+    }
+    const file = path.join(config.out_dir, screen.name + '.png');
+    await page.screenshot({ path: file });
+    const finalUrl = page.url();
+    await page.close();
+    return {
+        name: screen.name, url: screen.url, final_url: finalUrl, screenshot: file,
+        errors: [...new Set(report.errors)], seconds: (Date.now() - started) / 1000,
+    };
+}
+
+async function settle(page, screen, tracker) {
+    // the first /web of a fresh database compiles the web client's assets: allow for it
+    await page.goto(config.base_url + screen.url, { waitUntil: 'load', timeout: config.load_timeout_ms });
+    const started = Date.now();
     // settled = no own request in flight, no loading indicator, something rendered (or an
     // error dialog shown), all of it unchanged for quiet_ms
     let quietSince = null;
@@ -110,13 +136,7 @@ async function checkScreen(context, screen) {
     } else if (!state.expected) {
         errors.push('the screen does not show ' + screen.selector);
     }
-    const file = path.join(config.out_dir, screen.name + '.png');
-    await page.screenshot({ path: file });
-    await page.close();
-    return {
-        name: screen.name, url: screen.url, final_url: page.url(), screenshot: file,
-        errors: [...new Set(errors)], seconds: (Date.now() - started) / 1000,
-    };
+    return { errors };
 }
 
 // Collects the errors of the page since the last reset, and the own requests in flight.
@@ -163,13 +183,13 @@ async function login(context) {
     const page = await context.newPage();
     const tracker = track(page);
     await page.goto(config.base_url + '/web/login?db=' + encodeURIComponent(config.db),
-        { timeout: config.timeout_ms });
+        { timeout: config.load_timeout_ms });
     await page.fill('input[name=login]', config.login);
     await page.fill('input[name=password]', config.password);
     await page.click('form.oe_login_form button[type=submit]');
     // Odoo 11 answers the login with a page that redirects by script, to keep the #hash
     try {
-        await page.waitForURL((url) => url.pathname === '/web', { timeout: config.timeout_ms });
+        await page.waitForURL((url) => url.pathname === '/web', { timeout: config.load_timeout_ms });
     } catch (error) {
         if (error.name !== 'TimeoutError') throw error;
     }

@@ -97,8 +97,10 @@ def run_checker(server, screens, name):
     config = {
         'base_url': server.url, 'db': server.db, 'login': LOGIN, 'password': PASSWORD,
         'chromium': CHROMIUM, 'node_modules': NODE_MODULES, 'out_dir': SCREENSHOTS,
-        'result': result_path, 'timeout_ms': 30000, 'quiet_ms': 500,
-        'empty_ms': 2500,
+        'result': result_path,
+        # page loads (the first compiles the web client's assets); a screen to settle; how
+        # long it must stay settled; how long calm but empty before it counts as empty
+        'load_timeout_ms': 120000, 'timeout_ms': 30000, 'quiet_ms': 500, 'empty_ms': 2500,
         'screens': [{key: screen.get(key) for key in ('name', 'url', 'selector')}
                     for screen in screens],
     }
@@ -107,7 +109,7 @@ def run_checker(server, screens, name):
     if os.path.exists(result_path):
         os.remove(result_path)
     done = subprocess.run([node, CHECKER, config_path], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=240, cwd=ROOT)
+                          stderr=subprocess.STDOUT, timeout=600, cwd=ROOT)
     output = done.stdout.decode('utf-8', 'replace')
     assert done.returncode == 0 and os.path.exists(result_path), \
         'browser_check.js failed (exit %s):\n%s' % (done.returncode, output[-3000:])
