@@ -15,7 +15,7 @@ const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const { chromium } = require(path.join(config.node_modules, 'playwright-core'));
 
 const ORIGIN = new URL(config.base_url).origin;
-// the bus keeps one long request open and aborts it on every navigation: neither is an error
+// the bus keeps one long request open as long as the page lives: never "settled", no error
 const IGNORED = /\/longpolling\//;
 const ERROR_TEXTS = ['Odoo Server Error', 'Odoo Client Error', 'Odoo服务器错误', 'Odoo客户端错误'];
 
@@ -139,7 +139,7 @@ async function settle(page, screen, tracker) {
     return { errors };
 }
 
-// Collects the errors of the page since the last reset, and the own requests in flight.
+// Collects the errors one page shows, and its own requests in flight.
 function track(page) {
     const tracker = { errors: [], inflight: new Set(), parsing: [] };
     page.on('pageerror', (e) => tracker.errors.push('uncaught exception: ' + e.message));
@@ -187,12 +187,13 @@ async function login(context) {
     await page.fill('input[name=login]', config.login);
     await page.fill('input[name=password]', config.password);
     await page.click('form.oe_login_form button[type=submit]');
-    // Odoo 11 answers the login with a page that redirects by script, to keep the #hash
-    try {
-        await page.waitForURL((url) => url.pathname === '/web', { timeout: config.load_timeout_ms });
-    } catch (error) {
-        if (error.name !== 'TimeoutError') throw error;
-    }
+    // Odoo 11 answers the login with a page that redirects by script (to keep the #hash),
+    // or with the login form and its alert
+    const settled = (promise) => promise.then(() => true, () => false);
+    await Promise.race([
+        settled(page.waitForURL((url) => url.pathname === '/web', { timeout: config.load_timeout_ms })),
+        settled(page.waitForSelector('.oe_login_form .alert-danger', { timeout: config.load_timeout_ms })),
+    ]);
     const errors = tracker.errors.slice();
     if (new URL(page.url()).pathname !== '/web') {
         const alert = await page.$('.alert-danger');
