@@ -30,15 +30,15 @@ SCREENSHOTS = os.path.join(ROOT, 'artifacts', 'screenshots')
 
 # One screen: `name` (the screenshot's file name) and what to open: `menu` or `action` (an XML
 # id; one that does not exist fails the test), `record` (a model: its first record's form) or
-# `url`; `selector` (optional): what the screen must show.
+# `url`; `view_type` (optional, with `action`): e.g. 'form' for a new record's form;
+# `selector` (optional): what the screen must show.
 SCREENS = (
     # the app's first screen: its root menu opens the app's first action
     {'name': 'dashboard', 'menu': 'env_gate_ledger.env_gate_menu_root'},
     {'name': 'passage_form', 'record': 'env.gate.passage', 'selector': '.o_form_view'},
-    # until the export wizard (env_gate_ledger.env_gate_audit_export_action) exists, the
-    # Verify Ledger wizard stands in for it
-    {'name': 'export_wizard', 'action': 'env_gate_ledger.env_gate_verify_action',
-     'selector': '.modal .o_form_view'},
+    # the audit export's form as a manager starts a new one
+    {'name': 'export_wizard', 'action': 'env_gate_ledger.env_gate_audit_export_action',
+     'view_type': 'form', 'selector': '.o_form_view .o_field_widget[name="date_from"]'},
 )
 
 # Screens that must fail, to prove the checker sees an error; `expect`: a part of the error.
@@ -73,7 +73,9 @@ def screen_url(rpc, screen):
     if 'menu' in screen:
         return '/web#menu_id=%d' % xml_id_target(rpc, screen['menu'], 'ir.ui.menu')
     if 'action' in screen:
-        return '/web#action=%d' % xml_id_target(rpc, screen['action'], 'ir.actions.')
+        return '/web#action=%d%s' % (xml_id_target(rpc, screen['action'], 'ir.actions.'),
+                                     '&view_type=%s' % screen['view_type']
+                                     if screen.get('view_type') else '')
     # the first row the list shows, in the model's default order
     ids = rpc(screen['record'], 'search', [], limit=1)
     if not ids:
