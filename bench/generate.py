@@ -133,17 +133,14 @@ MACHINERY_COLUMNS = (
     'pin', 'env_code', 'machine_model', 'engine_model', 'engine_maker', 'engine_no', 'owner',
     'clean', 'company_id', 'active', 'create_uid', 'create_date', 'write_uid', 'write_date')
 
-ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(',', ':'))
 _JSON_STRING = json.encoder.encode_basestring      # the C function json itself uses
 _PASSAGE_KEYS = tuple(sorted(PASSAGE_CHAIN))
 _PASSAGE_PREFIXES = tuple('"%s":' % key for key in _PASSAGE_KEYS)
 
-
-def seal(prev, payload):
-    """hj1321.chain.chain_hash for payloads of plain values (str, int, float, bool, None),
-    without its generic normalisation pass: the caller rounds floats as the ORM does.
-    Checked against chain.chain_hash on the first rows of every ledger and on a sample."""
-    return hashlib.sha256(('%s\n%s' % (prev, ENCODER.encode(payload))).encode()).hexdigest()
+# hj1321.chain.chain_hash for payloads of plain values (str, int, float, bool, None),
+# without its generic normalisation pass: the caller rounds floats as the ORM does.
+# Checked against chain.chain_hash on the first rows of every ledger and on a sample.
+seal = chain.plain_chain_hash
 
 
 def _json(value):

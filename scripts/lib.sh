@@ -26,13 +26,17 @@ find_python37() {
 Install it (e.g. 'pyenv install 3.7.16') or set PYTHON37=/path/to/python3.7."
 }
 
-# Debian packages: libzbar0 for pyzbar, wkhtmltopdf for PDF reports, npm for lessc.
+# Debian packages: libzbar0 for pyzbar, wkhtmltopdf for PDF reports, npm for lessc and
+# playwright-core, chromium for the browser check (tests/system/test_browser.py), and a
+# Chinese font unless one is there, so that Chinese is not drawn as boxes.
 ensure_debs() {
     local missing=() p
-    for p in libzbar0 wkhtmltopdf; do
+    for p in libzbar0 wkhtmltopdf chromium; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
     command -v npm >/dev/null 2>&1 || missing+=(npm)
+    { command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; } \
+        || missing+=(fontconfig fonts-noto-cjk)
     ((${#missing[@]})) || return 0
     if [ "$(id -u)" = 0 ]; then
         log "installing Debian packages: ${missing[*]}"
@@ -69,6 +73,20 @@ ensure_lessc() {
         (cd "$STATE/node" && npm install --silent --no-audit --no-fund --prefix . less@3.9.0 >/dev/null)
     fi
     export PATH="$bin:$PATH"
+}
+
+# playwright-core drives the Debian chromium for the browser check; pinned (works with Node
+# 18 and 20 and with Debian 12's Chromium), never downloads a browser of its own.
+PLAYWRIGHT_CORE=1.61.1
+ensure_playwright() {
+    local node="$STATE/node"
+    [ "$(cat "$node/node_modules/playwright-core/package.json" 2>/dev/null \
+         | sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p')" = "$PLAYWRIGHT_CORE" ] && return 0
+    command -v npm >/dev/null || die "npm is missing: apt-get install npm"
+    log "installing playwright-core $PLAYWRIGHT_CORE (the browser check drives /usr/bin/chromium with it)"
+    mkdir -p "$node"
+    (cd "$node" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund \
+        --save-exact --prefix . "playwright-core@$PLAYWRIGHT_CORE" >/dev/null)
 }
 
 # PostgreSQL: the caller's PG* settings when they answer; else the machine's cluster
@@ -157,6 +175,7 @@ setup_all() {
     ensure_debs
     ensure_venv
     ensure_lessc
+    ensure_playwright
     ensure_postgres
     write_conf
     cd "$ROOT"

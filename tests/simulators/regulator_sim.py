@@ -270,6 +270,24 @@ class PlatformSim(object):
 
     # -- faults --------------------------------------------------------------------------
 
+    def reset(self):
+        """Forget everything received and every fault, token and downtime: a test that
+        rolls its database back (serials repeat) starts with an empty platform."""
+        self.faults.clear()
+        self.reject_if = None
+        self.downtime = None
+        self.token_uses = None
+        with self.lock:
+            self.received[:] = []
+            self.records.clear()
+            self.stored.clear()
+            self.answers.clear()
+            self.tokens_issued[:] = []
+            self._tokens.clear()
+            for name in ('gate_status', 'controls', 'passes'):
+                if isinstance(getattr(self, name, None), dict):
+                    getattr(self, name).clear()
+
     def set_downtime(self, start, end, mode='refuse'):
         """Down from `start` to `end` (sim.clock seconds): 'refuse' closes connections
         unanswered, '503' answers Service Unavailable."""

@@ -48,11 +48,14 @@ def start_erp(db, port, log_path, ready='/web/login', timeout=120):
     _require_env()
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     log = open(log_path, 'ab')
+    # the web client's stylesheets need the lessc that scripts/lib.sh installs, whoever runs us
+    env = dict(os.environ, PATH=os.pathsep.join(
+        [os.path.join(ROOT, '.state', 'node', 'node_modules', '.bin'), os.environ.get('PATH', '')]))
     process = subprocess.Popen(
         [os.environ['GATE_PYTHON'], os.path.join(ROOT, 'bin', 'odoo'), '-c',
          os.environ['GATE_ODOO_CONF'], '-d', db, '--db-filter=^%s$' % db,
          '--http-port=%d' % port, '--http-interface=127.0.0.1', '--max-cron-threads=0'],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     server = Server(db, port, process, log_path)
     server.log = log
     if ready == '/web/login':

@@ -24,6 +24,7 @@ from gatebox.quarantine import Quarantine
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'simulators'))
 import cameras_sim  # noqa: E402
+import modbus_sim  # noqa: E402
 import weighbridge_sim  # noqa: E402
 from support import pty_pair, wait_until  # noqa: E402
 
@@ -284,6 +285,29 @@ def test_http_relay_barrier_opens_on_pass_and_retries(tmp_path):
         board.close()
 
 
+def test_modbus_barrier_pulses_its_coil_on_a_manual_lift(tmp_path):
+    board = modbus_sim.RelayBoard(unit=1).start()
+    gate_box = make_box(tmp_path, **{'W-IN': {
+        'token': 't', 'direction': 'in', 'camera': 'hikvision', 'barrier': 'modbus_tcp',
+        'barrier_host': '127.0.0.1', 'barrier_tcp_port': str(board.port), 'barrier_coil': '1',
+        'barrier_pulse_ms': '20'}})
+    driver = gate_box.lanes['W-IN'].barrier
+    driver.start()
+    try:
+        reply = gate_box.manual_lift('W-IN', 'camera cannot read the plate', 'guard1',
+                                     source='box')
+        assert reply.body['barrier'] == {'state': 'queued', 'driver': 'modbus_tcp'}
+        assert wait_until(lambda: driver.status()['opens'] == 1 and
+                          driver.status()['relay'] == 'off')
+        assert [(a, on) for _, a, on in board.writes] == [(1, True), (1, False)]
+        barrier = gate_box.status()['lanes'][0]['barrier']
+        assert barrier['driver'] == 'modbus_tcp' and barrier['status'] == 'connected'
+        assert barrier['last_reason'] == 'manual: camera cannot read the plate'
+    finally:
+        gate_box.stop(timeout=2)
+        board.stop()
+
+
 def read_fd(fd, count, timeout=3.0):
     data = b''
     deadline = time.monotonic() + timeout
@@ -395,7 +419,7 @@ def test_every_text_of_the_page_and_replies_has_its_chinese(gate_box):
     lane = status['lanes'][0]
     lane['camera']['stream'] = {'status': 'connecting'}
     lane['last_read'] = dict(lane['last_read'], plate=None, repeat=True, action='hold')
-    lane['barrier'] = dict(lane['barrier'], pending=True)
+    lane['barrier'] = dict(lane['barrier'], pending=True, held_open=True)
     lane['scale'] = {'status': 'connected', 'port': '/dev/ttyS0', 'last_reading': '20.00',
                      'last_stable': '20.00'}
     status['outbox']['dead_events'] = [{'event_id': 'e1', 'lane': 'E-IN', 'reason': 'x'}]
@@ -405,6 +429,7 @@ def test_every_text_of_the_page_and_replies_has_its_chinese(gate_box):
         i18n.zh(text)
     assert i18n.missing == set()
     assert '待开闸 lift pending' in page and '(未识别 unreadable)' in page
+    assert '保持开启 held open' in page
     assert '发件箱 / Outbox' in page and '车道 / Lanes' in page
     i18n.zh('a text nobody translated')
     assert i18n.missing == {'a text nobody translated'}

@@ -42,6 +42,22 @@ def test_full_lane_with_scale_barrier_and_direction_map():
     assert lane.barrier.driver == 'serial' and lane.barrier.open_command == b'\xa0\x01\x01\xa2'
 
 
+def test_modbus_tcp_barrier_and_its_defaults():
+    lane = config.parse_sections(sections(**{'W-IN': {
+        'token': 't', 'barrier': 'MODBUS_TCP', 'barrier_host': '192.168.3.20',
+        'barrier_coil': '0'}})).lanes['W-IN']
+    assert (lane.barrier.driver, lane.barrier.host, lane.barrier.tcp_port, lane.barrier.unit,
+            lane.barrier.coil, lane.barrier.close_coil, lane.barrier.pulse,
+            lane.barrier.poll) == ('modbus_tcp', '192.168.3.20', 502, 1, 0, None, 0.5, 10.0)
+    lane = config.parse_sections(sections(**{'W-IN': {
+        'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'fe80::1', 'barrier_unit': '255',
+        'barrier_tcp_port': '5020', 'barrier_coil': '16', 'barrier_close_coil': '17',
+        'barrier_pulse_ms': '0', 'barrier_poll': '0'}})).lanes['W-IN']
+    assert (lane.barrier.host, lane.barrier.tcp_port, lane.barrier.unit, lane.barrier.coil,
+            lane.barrier.close_coil, lane.barrier.pulse, lane.barrier.poll) == \
+        ('fe80::1', 5020, 255, 16, 17, 0.0, 0.0)
+
+
 def test_odoo_booleans_are_accepted():
     # odoo.tools.config turns 'true'/'false' values of every section into booleans
     cfg = config.parse_sections(sections(**{'A': {
@@ -61,6 +77,26 @@ def test_odoo_booleans_are_accepted():
      'config.missing'),
     ({'token': 't', 'barrier': 'serial', 'barrier_port': '/dev/x', 'barrier_open': 'zz'},
      'barrier_open', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_coil': '0'}, 'barrier_host',
+     'config.missing'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': '10.0.0.9'}, 'barrier_coil',
+     'config.missing'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': '10.0.0.9:502',
+      'barrier_coil': '0'}, 'barrier_host', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'http://10.0.0.9',
+      'barrier_coil': '0'}, 'barrier_host', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'h', 'barrier_coil': '65536'},
+     'barrier_coil', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'h', 'barrier_coil': 'one'},
+     'barrier_coil', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'h', 'barrier_coil': '0',
+      'barrier_unit': '256'}, 'barrier_unit', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'h', 'barrier_coil': '0',
+      'barrier_tcp_port': '0'}, 'barrier_tcp_port', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'h', 'barrier_coil': '4',
+      'barrier_close_coil': '4'}, 'barrier_close_coil', 'config.bad_value'),
+    ({'token': 't', 'barrier': 'modbus_tcp', 'barrier_host': 'h', 'barrier_coil': '0',
+      'barrier_pulse_ms': '-1'}, 'barrier_pulse_ms', 'config.bad_value'),
     ({'token': 't', 'camera': 'dahua'}, 'camera_url', 'config.missing'),
     ({'token': 't', 'heartbeat_timeout': 'soon'}, 'heartbeat_timeout', 'config.bad_value'),
     ({'token': 't', 'direction_map': '4=in'}, 'direction_map', 'config.bad_value'),
@@ -115,8 +151,8 @@ def test_config_file_is_followed_relative_to_odoo_conf(tmp_path):
 
 def test_the_example_file_is_valid():
     cfg = config.parse_sections(config.read_file(EXAMPLE))
-    assert list(cfg.lanes) == ['E-IN', 'E-OUT', 'N-IN', 'N-OUT']
+    assert list(cfg.lanes) == ['E-IN', 'E-OUT', 'N-IN', 'N-OUT', 'W-IN']
     assert {lane.camera for lane in cfg.lanes.values()} >= {'alarminfoplate', 'hikvision',
                                                            'dahua'}
     assert {lane.barrier.driver for lane in cfg.lanes.values()} >= {'camera', 'http_relay',
-                                                                   'serial'}
+                                                                   'serial', 'modbus_tcp'}

@@ -745,7 +745,8 @@ def test_missing_port_retries_and_stops_quickly():
     finally:
         started = time.monotonic()
         scale.stop()
-    assert not scale.is_alive() and time.monotonic() - started < 1
+    # stop() interrupts the back-off sleep rather than waiting it out (generous for a busy CI)
+    assert not scale.is_alive() and time.monotonic() - started < 5
 
 
 def test_callback_failure_does_not_stop_the_reader():

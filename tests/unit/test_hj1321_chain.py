@@ -179,3 +179,33 @@ def test_verify_streams_and_stops_at_the_break():
     broken = chain.verify_chain(endless())
     assert broken.record_id == 1000
     assert consumed[-1] == 1000
+
+
+# ---- the plain writer (whole-ledger verification, bench/generate.py) -----------------
+
+PLAIN = [
+    {'plate_key': '冀B12345', 'confidence': chain.plain_float(97.30000000000001), 'lane_id': 3,
+     'flag_unreadable': False, 'reason': None, 'pass_time': '2026-01-05 00:00:00',
+     'quote': 'a "quoted"\\ text\n', 'zero': chain.plain_float(-0.0)},
+    {'new_quantity': chain.plain_float(31.25), 'create_date': '2026-01-05 08:00:01',
+     'new_cargo_id': None, 'kind': 'cargo', 'count': 0},
+]
+
+
+@pytest.mark.parametrize('payload', PLAIN)
+def test_plain_writer_gives_the_canonical_hash(payload):
+    assert chain.plain_chain_hash(chain.GENESIS, payload) == chain.chain_hash(chain.GENESIS,
+                                                                              payload)
+
+
+def test_verify_from_an_anchor_with_the_plain_writer():
+    records = _build(PLAIN * 3)
+    anchor = records[1].stored_hash
+    assert chain.verify_chain(records[2:], anchor, chain.plain_chain_hash) is None
+    # the first remaining record must follow the anchor, not the genesis
+    found = chain.verify_chain(records[2:], hash_function=chain.plain_chain_hash)
+    assert (found.record_id, found.reason_code) == (3, 'chain.link')
+    edited = records[3]._replace(payload=dict(records[3].payload, kind='void'))
+    found = chain.verify_chain(records[2:3] + [edited] + records[4:], anchor,
+                               chain.plain_chain_hash)
+    assert (found.record_id, found.reason_code) == (4, 'chain.content')

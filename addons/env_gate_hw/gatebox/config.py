@@ -54,14 +54,25 @@ the section and key in both languages; a token is never part of a message.
                         tolerance, at least min_weight [5, 0, 0.5]
     scale_options       parser options, e.g. "reversed_digits=true" (yaohua-eq),
                         "checksum=false" (toledo), "address=A" (xk3190-command)
-    barrier             camera / http_relay / serial / none [camera when the camera is
-                        alarminfoplate, else none]
+    barrier             camera / http_relay / serial / modbus_tcp / none [camera when the
+                        camera is alarminfoplate, else none]
     barrier_url         http_relay: the relay board URL that opens the barrier
     barrier_method      http_relay: GET or POST [GET]
     barrier_body        http_relay: POST body [empty]
     barrier_port        serial: port or pyserial URL
     barrier_baudrate    serial [9600]
     barrier_open        serial: the open command as hex bytes, e.g. "A0 01 01 A2"
+    barrier_host        modbus_tcp: the relay board's host name or IP address
+    barrier_tcp_port    modbus_tcp: its TCP port [502]
+    barrier_unit        modbus_tcp: the unit id (slave id) it answers to, 0-255 [1]
+    barrier_coil        modbus_tcp: the coil wired to the controller's "open" input, as the
+                        protocol address (0-based: coil 00001 of a vendor table is 0)
+    barrier_close_coil  modbus_tcp: the coil wired to its "close" input, pulsed on close
+                        [none: close only turns the open coil off]
+    barrier_pulse_ms    modbus_tcp: an open turns the coil on for this long, then off; 0 =
+                        the board releases it by itself (jog mode) [500]
+    barrier_poll        modbus_tcp: seconds between status reads while idle (they notice
+                        a board that went away); 0 = only on demand [10]
     barrier_timeout     seconds per attempt [2]
     barrier_expire      seconds an open command may be retried before it is dropped
                         (a barrier must not open long after the vehicle left) [5]
@@ -81,14 +92,15 @@ SECTION = 'env_gate_hw'
 LANE_PREFIX = 'env_gate_hw lane '
 
 CAMERAS = ('alarminfoplate', 'hikvision', 'dahua', 'none')
-BARRIERS = ('camera', 'http_relay', 'serial', 'none')
+BARRIERS = ('camera', 'http_relay', 'serial', 'modbus_tcp', 'none')
 DIRECTIONS = ('in', 'out', 'both')
 SCALE_PROTOCOLS = ('xk3190', 'xk3190-command', 'yaohua-eq', 'toledo')
 
 ScaleConfig = collections.namedtuple('ScaleConfig', (
     'url protocol unit baudrate bytesize parity stopbits n tolerance min_weight options'))
 BarrierConfig = collections.namedtuple('BarrierConfig', (
-    'driver url method body port baudrate open_command timeout expire'))
+    'driver url method body port baudrate open_command timeout expire host tcp_port unit '
+    'coil close_coil pulse poll'))
 LaneConfig = collections.namedtuple('LaneConfig', (
     'code name token direction camera camera_id camera_ip camera_channel camera_url '
     'camera_user camera_password heartbeat_timeout direction_map led_channel relay scale '
@@ -133,7 +145,7 @@ def _text(values, section, key, default=None, required=False):
     return value
 
 
-def _number(values, section, key, default, minimum=0.0, integer=False):
+def _number(values, section, key, default, minimum=0.0, integer=False, maximum=None):
     text = _text(values, section, key)
     if text is None:
         return default
@@ -144,6 +156,8 @@ def _number(values, section, key, default, minimum=0.0, integer=False):
                    'must be a%s number (got %r)' % (' whole' if integer else '', text))
     if number < minimum:
         raise _bad(section, key, '不能小于 %s' % minimum, 'must be at least %s' % minimum)
+    if maximum is not None and number > maximum:
+        raise _bad(section, key, '不能大于 %s' % maximum, 'must be at most %s' % maximum)
     return number
 
 
@@ -247,6 +261,14 @@ def _scale(values, section):
         _text(values, section, 'scale_min_weight', '0.5'), options)
 
 
+def _host(values, section, key, required):
+    text = _text(values, section, key, required=required)
+    if text is not None and ('/' in text or text.count(':') == 1 or ' ' in text):
+        raise _bad(section, key, '只填主机名或 IP 地址（端口填在 barrier_tcp_port）',
+                   'a host name or IP address only (the port goes in barrier_tcp_port)')
+    return text
+
+
 def _barrier(values, section, camera):
     driver = _choice(values, section, 'barrier', BARRIERS,
                      'camera' if camera == 'alarminfoplate' else 'none')
@@ -254,6 +276,10 @@ def _barrier(values, section, camera):
         raise _bad(section, 'barrier', '只有 AlarmInfoPlate 相机能通过应答抬杆',
                    'only an AlarmInfoPlate camera opens the barrier through its reply')
     method = _choice(values, section, 'barrier_method', ('get', 'post'), 'get').upper()
+    modbus_tcp = driver == 'modbus_tcp'
+    coil = _number(values, section, 'barrier_coil', None, 0, integer=True, maximum=0xFFFF)
+    close_coil = _number(values, section, 'barrier_close_coil', None, 0, integer=True,
+                         maximum=0xFFFF)
     config = BarrierConfig(
         driver, _url(values, section, 'barrier_url', required=driver == 'http_relay'),
         method, _text(values, section, 'barrier_body', ''),
@@ -261,11 +287,25 @@ def _barrier(values, section, camera):
         _number(values, section, 'barrier_baudrate', 9600, 1, integer=True),
         _hex_bytes(values, section, 'barrier_open'),
         _number(values, section, 'barrier_timeout', 2.0, 0.1),
-        _number(values, section, 'barrier_expire', 5.0, 0.0))
+        _number(values, section, 'barrier_expire', 5.0, 0.0),
+        _host(values, section, 'barrier_host', required=modbus_tcp),
+        _number(values, section, 'barrier_tcp_port', 502, 1, integer=True, maximum=65535),
+        _number(values, section, 'barrier_unit', 1, 0, integer=True, maximum=255),
+        coil, close_coil,
+        _number(values, section, 'barrier_pulse_ms', 500, 0, integer=True,
+                maximum=10000) / 1000.0,
+        _number(values, section, 'barrier_poll', 10.0, 0.0))
     if driver == 'serial' and config.open_command is None:
         raise ConfigError('config.missing', '配置 [%s] 缺少 barrier_open' % section,
                           'setting [%s] barrier_open is missing' % section, section,
                           'barrier_open')
+    if modbus_tcp and coil is None:
+        raise ConfigError('config.missing', '配置 [%s] 缺少 barrier_coil' % section,
+                          'setting [%s] barrier_coil is missing' % section, section,
+                          'barrier_coil')
+    if modbus_tcp and close_coil == coil:
+        raise _bad(section, 'barrier_close_coil', '不能与 barrier_coil 相同',
+                   'must differ from barrier_coil')
     return config
 
 

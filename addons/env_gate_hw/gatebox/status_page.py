@@ -77,10 +77,11 @@ def render(status):
                 _state(scale.get('status')), _e(scale.get('port')), _e(label('now')),
                 _e(scale.get('last_reading')), _e(label('stable')), _e(scale.get('last_stable')))
         barrier = lane['barrier']
-        barrier_cell = '%s<br><small>%s · %s %s · %s %s%s</small>' % (
+        barrier_cell = '%s<br><small>%s · %s %s · %s %s%s%s</small>' % (
             _state(barrier.get('status')), _e(barrier.get('driver')), _e(label('opens')),
             _e(barrier.get('opens')), _e(label('last')), _e(barrier.get('last_open') or '-'),
-            ' · %s' % _e(label('lift pending')) if barrier.get('pending') else '')
+            ' · %s' % _e(label('lift pending')) if barrier.get('pending') else '',
+            ' · <b>%s</b>' % _e(label('held open')) if barrier.get('held_open') else '')
         if barrier.get('last_error'):
             barrier_cell += '<br><small class="bad">%s</small>' % _e(barrier['last_error'])
         out.append('<tr><td><b>%s</b><br><small>%s · %s · %s %s</small></td>'

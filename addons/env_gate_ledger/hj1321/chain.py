@@ -82,7 +82,24 @@ def chain_hash(prev_hash, payload):
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
-def verify_chain(records, start_hash=GENESIS):
+_PLAIN_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(',', ':'))
+
+
+def plain_float(value):
+    """A float as canonical_json writes it: rounded to FLOAT_DECIMALS, -0.0 as 0.0."""
+    return _float(value)
+
+
+def plain_chain_hash(prev_hash, payload):
+    """chain_hash for a flat payload of plain values (str, int, bool, None and floats
+    already passed through plain_float), without canonical_json's generic normalisation:
+    the same text, 2-4 times faster (bench/chain_verify.py). The hot path of whole-ledger
+    verification and of bench/generate.py."""
+    text = '%s\n%s' % (prev_hash or '', _PLAIN_ENCODER.encode(payload))
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def verify_chain(records, start_hash=GENESIS, hash_function=chain_hash):
     """The first break in an ordered stream of (record_id, payload, stored_prev_hash,
     stored_hash), or None when every record is intact.
 
@@ -90,7 +107,9 @@ def verify_chain(records, start_hash=GENESIS):
     A record whose stored previous hash is not the stored hash of the record before it
     (or `start_hash` for the first) means a deletion, insertion or reordering just before
     it: reason 'chain.link'. A record whose recomputed hash differs from its stored hash
-    was edited: reason 'chain.content'.
+    was edited: reason 'chain.content'. `start_hash` is the hash the first record must
+    follow: GENESIS, or the anchor left by a retention purge of the records before it.
+    `hash_function` may be plain_chain_hash when every payload is plain.
     """
     prev = start_hash
     position = 0
@@ -106,7 +125,7 @@ def verify_chain(records, start_hash=GENESIS):
                 'Record %s (position %d) does not follow the record before it: a record '
                 'before it was deleted, inserted, reordered or rewritten'
                 % (record_id, position))
-        if chain_hash(stored_prev, payload) != stored_hash:
+        if hash_function(stored_prev, payload) != stored_hash:
             return ChainBreak(
                 record_id, 'chain.content',
                 '第 %d 条记录（%s）的内容与其哈希不符：该记录被修改过' % (position, record_id),

@@ -27,3 +27,7 @@ from . import env_gate_regulator
 from . import env_gate_upload
 from . import env_gate_upload_sources
 from . import env_gate_dashboard
+from . import env_gate_chain_check
+from . import env_gate_chain_anchor
+from . import env_gate_purge_log
+from . import env_gate_audit_export

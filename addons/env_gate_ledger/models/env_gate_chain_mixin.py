@@ -6,6 +6,7 @@ new record with a SHA-256 over the previous record's hash and its own immutable 
 editing those fields through the ORM is refused and editing them in the database breaks
 the chain, which `verify` reports.
 """
+import uuid
 import zlib
 
 import psycopg2
@@ -17,6 +18,9 @@ from odoo.exceptions import UserError
 from ..hj1321 import chain
 
 CHAIN_COLUMNS = ('chain_seq', 'chain_prev', 'chain_hash')
+# The chained ledgers, in the order the retention purge removes them (events first).
+LEDGERS = [('env.gate.event', 'Device Events'), ('env.gate.passage', 'Passages'),
+           ('env.gate.correction', 'Corrections')]
 
 
 class EnvGateChainMixin(models.AbstractModel):
@@ -26,6 +30,8 @@ class EnvGateChainMixin(models.AbstractModel):
     # Fields sealed by the hash; models list them. Everything else is derived state
     # (pairing, review status, links) that the system may still set.
     _chain_fields = ()
+    # The column a record's age is read from, for the retention purge.
+    _chain_date_field = 'create_date'
 
     company_id = fields.Many2one(
         'res.company', 'Company', required=True, index=True, readonly=True,
@@ -88,7 +94,8 @@ class EnvGateChainMixin(models.AbstractModel):
         # uncommitted rows are only in our snapshot, so the later of the two wins.
         heads.append(self._chain_committed_head(query, (company_id,)))
         heads = [head for head in heads if head]
-        return max(heads) if heads else (0, chain.GENESIS)
+        # every record purged by retention: the chain goes on from the anchor
+        return max(heads) if heads else self._chain_start(company_id)
 
     def _chain_committed_head(self, query, params):
         """The head as committed now, read through a cursor of its own; None when that
@@ -173,20 +180,103 @@ class EnvGateChainMixin(models.AbstractModel):
             'least 24 months.\n台账记录不可删除，按规定须至少保存24个月。'))
 
     @api.model
-    def _chain_verify(self, company=None, batch=2000):
-        """Walk one company's chain in order; return the first break or None."""
-        company = company or self.env.user.company_id
+    def _chain_sql_converter(self, name):
+        """A function turning the value Odoo's cursor returns for the column `name` into what
+        _chain_value gives for the ORM's value, already plain for chain.plain_chain_hash.
 
-        def rows():
-            last = 0
+        Odoo's cursor returns timestamps and dates as text (with microseconds when the
+        database wrote them, e.g. create_date; the ORM cuts them), NUMERIC and float8 as
+        float, booleans as bool or NULL, many2one as int or NULL.
+        """
+        ftype = self._fields[name].type
+        if ftype == 'many2one':
+            return lambda value: value or None
+        if ftype == 'boolean':
+            return bool
+        if ftype in ('float', 'monetary'):
+            return lambda value: chain.plain_float(float(value or 0.0))
+        if ftype == 'integer':
+            return lambda value: int(value or 0)
+        if ftype == 'datetime':
+            return lambda value: (value if isinstance(value, str) else fields.Datetime.to_string(
+                value))[:19] if value else None
+        if ftype == 'date':
+            return lambda value: (value if isinstance(value, str) else fields.Date.to_string(
+                value))[:10] if value else None
+        if ftype in ('char', 'text', 'selection', 'html'):
+            return lambda value: value if value not in (False, None, '') else None
+        raise NotImplementedError('cannot verify a sealed %s field (%s) with SQL' % (ftype, name))
+
+    @api.model
+    def _chain_start(self, company_id):
+        """(chain position, hash) the company's remaining chain starts after: the newest
+        retention anchor, or (0, GENESIS) when nothing was ever purged."""
+        anchor = self.env['env.gate.chain.anchor'].sudo().search([
+            ('model', '=', self._name), ('company_id', '=', company_id)],
+            order='chain_seq desc', limit=1)
+        return (anchor.chain_seq, anchor.chain_hash) if anchor else (0, chain.GENESIS)
+
+    @api.model
+    def _chain_check(self, company_id, until_seq=None, itersize=5000):
+        """Walk one company's chain with plain SQL, from the newest anchor, in chain order
+        (up to `until_seq` when given). Returns a dict: checked (records read), start_seq,
+        break (a chain.ChainBreak or None), broken_id, broken_seq, last_seq, last_hash.
+
+        The ORM walk costs ~1 ms a record (845 records/s, bench/README.md); this reads the
+        sealed columns through a server-side cursor on the transaction's own connection
+        (so it sees what the transaction sees) and hashes the values as they come.
+        Records with no chain position (inserted behind the ORM's back) break it too.
+        """
+        start_seq, start_hash = self._chain_start(company_id)
+        names = list(self._chain_fields)
+        converters = [self._chain_sql_converter(name) for name in names]
+        query = ('SELECT id, chain_seq, chain_prev, chain_hash, %s FROM "%s" '
+                 'WHERE company_id = %%s AND chain_seq > %%s AND chain_seq <= %%s '
+                 'ORDER BY chain_seq' % (', '.join('"%s"' % name for name in names),
+                                         self._table))
+        result = {'checked': 0, 'start_seq': start_seq, 'break': None, 'broken_id': None,
+                  'broken_seq': None, 'last_seq': start_seq, 'last_hash': start_hash}
+        current = {}      # the record being checked: id -> chain position
+
+        def records(cursor):
             while True:
-                records = self.with_context(active_test=False).search(
-                    [('company_id', '=', company.id), ('chain_seq', '>', last)],
-                    order='chain_seq', limit=batch)
-                if not records:
+                rows = cursor.fetchmany(itersize)
+                if not rows:
                     return
-                for record in records:
-                    yield (record.id, record._chain_payload(), record.chain_prev, record.chain_hash)
-                last = records[-1].chain_seq
-                records.invalidate_cache()
-        return chain.verify_chain(rows())
+                for row in rows:
+                    result['checked'] += 1
+                    current.clear()
+                    current[row[0]] = row[1]
+                    yield (row[0], {name: convert(value) for name, convert, value
+                                    in zip(names, converters, row[4:])}, row[2], row[3])
+                    result['last_seq'], result['last_hash'] = row[1], row[3]
+
+        cursor = self.env.cr._cnx.cursor('env_gate_chain_%s' % uuid.uuid4().hex)
+        try:
+            cursor.itersize = itersize
+            cursor.execute(query, (company_id, start_seq,
+                                   until_seq if until_seq is not None else 2 ** 31 - 1))
+            found = chain.verify_chain(records(cursor), start_hash, chain.plain_chain_hash)
+        finally:
+            cursor.close()
+        if found:
+            result.update({'break': found, 'broken_id': found.record_id,
+                           'broken_seq': current.get(found.record_id)})
+            return result
+        if until_seq is None:
+            self.env.cr.execute('SELECT id FROM "%s" WHERE company_id = %%s AND chain_seq IS NULL '
+                                'ORDER BY id LIMIT 1' % self._table, (company_id,))
+            row = self.env.cr.fetchone()
+            if row:
+                result.update({'broken_id': row[0], 'break': chain.ChainBreak(
+                    row[0], 'chain.unsealed',
+                    '记录（%s）没有链位置：它是绕过系统直接写入数据库的' % row[0],
+                    'Record %s has no chain position: it was written to the database '
+                    'behind the system\'s back' % row[0])})
+        return result
+
+    @api.model
+    def _chain_verify(self, company=None):
+        """The first break in one company's chain, or None (see _chain_check)."""
+        company = company or self.env.user.company_id
+        return self._chain_check(company.id)['break']

@@ -21,6 +21,7 @@ class EnvGateEvent(models.Model):
 
     _chain_fields = ('lane_id', 'sender_event_id', 'event_type', 'event_time', 'received_at',
                      'plate_raw', 'plate_color', 'confidence', 'direction', 'payload')
+    _chain_date_field = 'event_time'
 
     lane_id = fields.Many2one('env.gate.lane', 'Lane', required=True, readonly=True, index=True,
                               ondelete='restrict')

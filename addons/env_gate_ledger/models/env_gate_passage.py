@@ -71,6 +71,7 @@ class EnvGatePassage(models.Model):
                      'manual_reason_kind', 'manual_reason', 'manual_user_id', 'entry_id',
                      'picture_digests', 'flag_unregistered', 'flag_low_confidence',
                      'flag_no_entry', 'flag_unreadable', 'flag_bad_plate')
+    _chain_date_field = 'pass_time'
 
     name = fields.Char('Serial No.', required=True, readonly=True, copy=False,
                        help='Barrier no. + A (in) / B (out) + local yyMMddHHmmss, as regulators expect.')

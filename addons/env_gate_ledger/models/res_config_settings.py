@@ -23,3 +23,7 @@ class ResConfigSettings(models.TransientModel):
         related='company_id.env_gate_enterprise_code', readonly=False)
     env_gate_target_grade = fields.Selection(
         related='company_id.env_gate_target_grade', readonly=False)
+    env_gate_ledger_months = fields.Integer(
+        related='company_id.env_gate_ledger_months', readonly=False)
+    env_gate_picture_months = fields.Integer(
+        related='company_id.env_gate_picture_months', readonly=False)

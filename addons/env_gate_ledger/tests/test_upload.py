@@ -45,15 +45,7 @@ class TestUpload(GateCase):
 
     def setUp(self):
         super(TestUpload, self).setUp()
-        self.sim.faults.clear()
-        self.sim.reject_if = None
-        self.sim.downtime = None
-        # serials repeat between tests (each is rolled back): the platform starts empty
-        with self.sim.lock:
-            self.sim.received[:] = []
-            self.sim.records.clear()
-            self.sim.stored.clear()
-            self.sim.answers.clear()
+        self.sim.reset()
 
     def _passages(self, count, lane=None, minutes=0):
         events = [self._event(lane or self.lane_in, 'up-%d-%d' % (minutes, n),

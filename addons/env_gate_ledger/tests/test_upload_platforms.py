@@ -39,18 +39,7 @@ class PlatformCase(GateCase):
 
     def setUp(self):
         super(PlatformCase, self).setUp()
-        # each test is rolled back and serials repeat: the platform starts empty each time
-        self.sim.faults.clear()
-        self.sim.downtime = None
-        self.sim.token_uses = None
-        with self.sim.lock:
-            self.sim.received[:] = []
-            self.sim.records.clear()
-            self.sim.stored.clear()
-            self.sim.answers.clear()
-            self.sim.tokens_issued[:] = []
-            self.sim._tokens.clear()
-            getattr(self.sim, 'gate_status', {}).clear()
+        self.sim.reset()
 
     def _deliver(self):
         return self.Upload._deliver(regulators=self.regulator)

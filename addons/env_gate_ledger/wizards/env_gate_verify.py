@@ -1,7 +1,6 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
-LEDGERS = [('env.gate.event', 'Device Events'), ('env.gate.passage', 'Passages'),
-           ('env.gate.correction', 'Corrections')]
+from ..models.env_gate_chain_mixin import LEDGERS
 
 
 class EnvGateVerify(models.TransientModel):
@@ -21,21 +20,9 @@ class EnvGateVerify(models.TransientModel):
     @api.multi
     def action_verify(self):
         self.ensure_one()
-        Model = self.env[self.ledger].sudo()
-        checked = Model.search_count([('company_id', '=', self.company_id.id),
-                                      ('chain_seq', '!=', False)])
-        found = Model._chain_verify(self.company_id)
-        if found:
-            record = Model.browse(found.record_id)
-            self.write({
-                'state': 'broken', 'checked': checked, 'broken_res_id': found.record_id,
-                'result': _('First broken record: %s (id %s)\n%s\n%s') % (
-                    record.display_name, found.record_id, found.message_zh, found.message_en),
-            })
-        else:
-            self.write({'state': 'ok', 'checked': checked,
-                        'result': _('All %s records match their chain.\n全部 %s 条记录与哈希链一致。')
-                        % (checked, checked)})
+        check = self.env['env.gate.chain.check']._verify(self.ledger, self.company_id)
+        self.write({'state': 'ok' if check.ok else 'broken', 'checked': check.checked,
+                    'broken_res_id': check.broken_res_id, 'result': check.message})
         return {'type': 'ir.actions.act_window', 'res_model': self._name, 'res_id': self.id,
                 'view_mode': 'form', 'target': 'new'}
 
