@@ -218,7 +218,7 @@ async function login(context) {
     const result = { login_errors: [], screens: [] };
     try {
         const context = await browser.newContext({
-            viewport: { width: 1366, height: 768 }, locale: 'zh-CN',
+            viewport: { width: 1366, height: config.height || 768 }, locale: 'zh-CN',
         });
         result.login_errors = await login(context);
         if (!result.login_errors.length) {

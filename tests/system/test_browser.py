@@ -103,6 +103,8 @@ def run_checker(server, screens, name):
         # page loads (the first compiles the web client's assets); a screen to settle; how
         # long it must stay settled; how long calm but empty before it counts as empty
         'load_timeout_ms': 120000, 'timeout_ms': 30000, 'quiet_ms': 500, 'empty_ms': 2500,
+        # tall enough for the whole dashboard in one screenshot
+        'height': 1500,
         'screens': [{key: screen.get(key) for key in ('name', 'url', 'selector')}
                     for screen in screens],
     }
