@@ -9,7 +9,7 @@
     'license': 'LGPL-3',
     'application': True,
     'depends': ['mail', 'product', 'stock', 'purchase'],
-    'external_dependencies': {'python': ['jsonschema', 'PIL', 'requests', 'zeep', 'xlsxwriter']},
+    'external_dependencies': {'python': ['jsonschema', 'PIL', 'requests', 'zeep']},
     'data': [
         'security/env_gate_security.xml',
         'security/ir.model.access.csv',

@@ -9,7 +9,7 @@ import re
 import jsonschema
 import pytest
 
-from hj1321 import canonical, codes
+from hj1321 import canonical, chain, codes
 from hj1321.errors import Hj1321Error
 
 JPEG = b'\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00' + bytes(range(256)) + b'\xff\xd9'
@@ -324,3 +324,16 @@ def test_enterprise_code_is_required_and_may_come_from_the_values():
     assert record['enterprise_code'] == '1302030001' and record['enterprise_name'] is None
     with pytest.raises(Hj1321Error):
         canonical.build('weighing', {})
+
+
+@pytest.mark.parametrize('kind, values, options', SAMPLES)
+@pytest.mark.parametrize('extra', [{}, {'quantity': -0.04, 'confidence': 99.96},
+                                   {'quantity': 1e-9, 'confidence': 0}])
+def test_revision_fast_path_writes_what_canonical_json_writes(kind, values, options, extra):
+    """revision() skips canonical_json's normalisation for the records this module builds:
+    it must hash the very same text, or uploaded register entries would change their ids."""
+    record = build(kind, dict(values, **extra) if kind == 'passage' else values, **options)
+    content = {k: v for k, v in record.items() if k not in ('record_id', 'revision')}
+    slow = hashlib.sha256(chain.canonical_json(canonical.strip_pictures(content))
+                          .encode('utf-8')).hexdigest()[:16]
+    assert record['revision'] == canonical.revision(record) == slow

@@ -231,21 +231,19 @@ def explain(table, code):
     """'<code> <Chinese name>' of a code: an HJ 1321 table name or a {code: name} dict."""
     if code is None or code is False or code == '':
         return ''
-    if isinstance(table, dict):
-        name = table.get(code)
-    else:
-        entry = codes.get(table, code)
-        name = entry and entry.name_zh
-    return '%s %s' % (code, name) if name else str(code)
+    key = (table if isinstance(table, str) else id(table), code)
+    text = _EXPLAINED.get(key)
+    if text is None:
+        if isinstance(table, dict):
+            name = table.get(code)
+        else:
+            entry = codes.get(table, code)
+            name = entry and entry.name_zh
+        text = _EXPLAINED[key] = '%s %s' % (code, name) if name else str(code)
+    return text
 
 
-def _path(record, key):
-    value = record
-    for part in key.split('.'):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
+_EXPLAINED = {}     # (table, code) -> text: a month's export explains the same codes a million times
 
 
 def _pictures_cell(ledger, record, with_files):
@@ -258,28 +256,42 @@ def _pictures_cell(ledger, record, with_files):
     return ', '.join(PICTURE_NAMES.get(p['kind'], p['kind']) for p in pictures)
 
 
+def _plan(ledger):
+    """Per column of the ledger's sheet: (key, its path, its code table), made once."""
+    plan = _PLANS.get(ledger)
+    if plan is None:
+        plan = _PLANS[ledger] = [(column.key, tuple(column.key.split('.')), column.codes)
+                                 for column in SHEETS[ledger].columns]
+    return plan
+
+
+_PLANS = {}
+
+
 def sheet_row(ledger, record, with_files=True):
     """The cells of one record in the ledger's sheet: codes explained, booleans 是/否,
     lists joined, absent values ''. `record` is a canonical record (hj1321.canonical) for
     the canonical ledgers, a flat dict keyed as the column keys for the others.
     `with_files`: name the picture files of a passage (they are in the package)."""
     row = []
-    for column in SHEETS[ledger].columns:
-        if column.key == 'pictures':
-            row.append(_pictures_cell(ledger, record, with_files))
+    append = row.append
+    for key, path, table in _plan(ledger):
+        if key == 'pictures':
+            append(_pictures_cell(ledger, record, with_files))
             continue
-        value = _path(record, column.key)
-        if isinstance(value, bool):
-            row.append('是' if value else '否')
+        value = record.get(path[0])
+        for part in path[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            append('')
+        elif value is True or value is False:
+            append('是' if value else '否')
         elif isinstance(value, (list, tuple)):
-            row.append(', '.join(explain(column.codes, v) if column.codes else str(v)
-                                 for v in value))
-        elif value is None or value is False:
-            row.append('')
-        elif column.codes:
-            row.append(explain(column.codes, value))
+            append(', '.join(explain(table, v) if table else str(v) for v in value))
+        elif table:
+            append(explain(table, value))
         else:
-            row.append(value)
+            append(value)
     return row
 
 

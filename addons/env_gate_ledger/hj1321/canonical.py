@@ -105,7 +105,8 @@ def _float(values, key, digits):
     if value is None:
         return None
     try:
-        return round(float(value), digits)
+        # + 0.0: -0.0 becomes 0.0, as chain.canonical_json writes it (see revision())
+        return round(float(value), digits) + 0.0
     except (TypeError, ValueError):
         raise _error('canonical.number', '字段 %s 不是数字：%r' % (key, value),
                      'field %s is not a number: %r' % (key, value), field=key, value=value)
@@ -124,6 +125,14 @@ def _utc(value, key):
         return value.replace(microsecond=0)
     if isinstance(value, str):
         text = value.strip().replace('T', ' ')
+        if len(text) >= 19 and text[4] == '-' and text[7] == '-' and text[13] == ':' \
+                and text[16] == ':' and text[:4].isdigit():
+            # Odoo's own 'YYYY-MM-DD HH:MM:SS[.ffffff]': 10 times faster than strptime
+            try:
+                return datetime.datetime(int(text[:4]), int(text[5:7]), int(text[8:10]),
+                                         int(text[11:13]), int(text[14:16]), int(text[17:19]))
+            except ValueError:
+                pass
         for fmt in (TIME_FORMAT, '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M'):
             try:
                 return datetime.datetime.strptime(text, fmt).replace(microsecond=0)
@@ -143,7 +152,14 @@ def _times(values, key, tz, required=True):
         return None, None
     utc = _utc(value, key)
     local = utc.replace(tzinfo=datetime.timezone.utc).astimezone(tz)
-    return local.strftime(TIME_FORMAT), utc.strftime('%Y-%m-%dT%H:%M:%SZ')
+    # formatted by hand: strftime is the slower half of this on 180,000 passages
+    return (_LOCAL % (local.year, local.month, local.day, local.hour, local.minute,
+                      local.second),
+            _UTC % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second))
+
+
+_LOCAL = '%04d-%02d-%02d %02d:%02d:%02d'     # TIME_FORMAT
+_UTC = '%04d-%02d-%02dT%02d:%02d:%02dZ'
 
 
 def _date(values, key):
@@ -156,6 +172,8 @@ def _date(values, key):
         return value.strftime('%Y-%m-%d')
     text = str(value).strip()[:10]
     try:
+        if len(text) == 10 and text[4] == text[7] == '-':
+            return datetime.date(int(text[:4]), int(text[5:7]), int(text[8:])).isoformat()
         return datetime.datetime.strptime(text, '%Y-%m-%d').strftime('%Y-%m-%d')
     except ValueError:
         raise _error('canonical.date', '字段 %s 不是日期：%r' % (key, value),
@@ -163,6 +181,16 @@ def _date(values, key):
 
 
 def _offset(tz):
+    offset = _OFFSETS.get(tz)
+    if offset is None:
+        offset = _OFFSETS[tz] = _compute_offset(tz)
+    return offset
+
+
+_OFFSETS = {}
+
+
+def _compute_offset(tz):
     delta = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc).astimezone(tz).utcoffset()
     minutes = int(delta.total_seconds() // 60)
     sign = '+' if minutes >= 0 else '-'
@@ -266,10 +294,26 @@ def _enterprise(values, enterprise):
 
 
 def revision(record):
-    """Digest of a record's content (without record_id, revision and picture bytes)."""
+    """Digest of a record's content (without record_id, revision and picture bytes).
+
+    The text hashed is chain.canonical_json's. A record this module built holds only JSON
+    types and floats _float rounded (to at most chain.FLOAT_DECIMALS places, never -0.0),
+    which canonical_json would leave as they are: its generic normalisation is skipped
+    (a third of building a passage record) unless pictures are embedded."""
     content = {k: v for k, v in record.items() if k not in ('record_id', 'revision')}
-    content = _without_bytes(content)
-    return hashlib.sha256(chain.canonical_json(content).encode('utf-8')).hexdigest()[:16]
+    if _has_bytes(content):
+        text = chain.canonical_json(_without_bytes(content))
+    else:
+        text = chain.plain_json(content)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
+
+
+def _has_bytes(value):
+    """True when picture bytes are embedded (a 'base64' key in a picture entry)."""
+    for picture_list in (value.get('pictures'), (value.get('vehicle') or {}).get('pictures')):
+        if picture_list and any('base64' in entry for entry in picture_list):
+            return True
+    return False
 
 
 def _without_bytes(value):
@@ -280,8 +324,8 @@ def _without_bytes(value):
     return value
 
 
-def _finish(record, identity, versioned):
-    record['revision'] = revision(record)
+def _finish(record, identity, versioned, revised=True):
+    record['revision'] = revision(record) if revised or versioned else None
     record['record_id'] = '%s/%s/%s%s' % (
         record['kind'], record['enterprise_code'], identity,
         '@' + record['revision'] if versioned else '')
@@ -505,8 +549,11 @@ def _passage_vehicle(values, embed):
     return core
 
 
-def canonical_passage(values, enterprise=None, embed_pictures=False, tz=CST):
+def canonical_passage(values, enterprise=None, embed_pictures=False, tz=CST, revised=True):
     """The canonical record of one passage.
+
+    revised=False leaves `revision` None: a passage's record_id does not depend on it, and
+    the audit spreadsheet, which does not show it, saves its digest on every row.
 
     values (env.gate.passage fields, many2ones flattened):
       name (serial, required), direction ('1'/'2', required), pass_time (required),
@@ -586,7 +633,7 @@ def canonical_passage(values, enterprise=None, embed_pictures=False, tz=CST):
         'ledger_hash': _text(values, 'hash', 64),
         'pictures': _pictures(values, PASSAGE_PICTURES, embed_pictures),
     })
-    return _finish(record, serial, versioned=False)
+    return _finish(record, serial, versioned=False, revised=revised)
 
 
 BUILDERS = {

@@ -6,7 +6,7 @@ a PDF summary, the canonical JSON records a machine reads and a manifest of SHA-
 ~180,000 passages, far beyond a browser request, so an export is a stored record that
 "Start" queues and the cron "Audit exports: run" builds in the background (no queue_job
 here). The job reads the ledgers in chunks with the prefetch off, streams the workbook
-(XlsxWriter constant_memory), the JSON Lines and the pictures to temporary files and
+(hj1321.xlsx, a streaming writer), the JSON Lines and the pictures to temporary files and
 commits the package as an attachment of the export. Its progress is written through a
 cursor of its own, so the form shows it while the job's transaction is still open.
 """
@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,7 +29,7 @@ import odoo
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..hj1321 import audit_package as pkg, canonical, chain, codes
+from ..hj1321 import audit_package as pkg, audit_rows, canonical, chain, codes, xlsx
 from ..hj1321.errors import Hj1321Error
 from .common import bilingual
 
@@ -36,6 +38,8 @@ _logger = logging.getLogger(__name__)
 CHUNK = 2000                 # passages read, built and written per round
 RUN_NOW_LIMIT = 20000        # "Run now" (in the browser's request) up to this many passages
 STALE_MINUTES = 30           # a running export without progress this long was interrupted
+PARALLEL_FROM = 20000        # passages from which two worker processes build them
+ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRESS_SECONDS = 1.0       # progress written at most this often
 PICTURE_FIELDS = ['picture_%s' % kind for kind in canonical.PASSAGE_PICTURES]
 LEDGER_FIELDS = {'passage': 'ledger_passage', 'vehicle': 'ledger_vehicle',
@@ -397,35 +401,20 @@ class EnvGateAuditExport(models.Model):
         if first is None:
             return {'ok': True, 'checked': 0, 'message_zh': '期间内没有通行记录',
                     'message_en': 'no passages in the period'}
-        Passage = self.env['env.gate.passage']
         company = self.company_id.id
         cr.execute('SELECT chain_hash FROM env_gate_passage WHERE company_id = %s '
                    'AND chain_seq = %s', (company, first - 1))
         row = cr.fetchone()
-        start = row[0] if row else chain.GENESIS
-        columns = ', '.join('"%s"' % name for name in Passage._chain_fields)
-        checked = [0]
-
-        def rows():
-            low = first
-            while low <= last:
-                high = min(low + CHUNK * 5, last + 1)
-                # column names come from the model, never from input
-                cr.execute('SELECT id, chain_prev, chain_hash, %s FROM env_gate_passage '
-                           'WHERE company_id = %%s AND chain_seq >= %%s AND chain_seq < %%s '
-                           'ORDER BY chain_seq' % columns, (company, low, high))
-                for values in cr.dictfetchall():
-                    checked[0] += 1
-                    yield (values['id'], Passage._chain_payload_from(values),
-                           values['chain_prev'], values['chain_hash'])
-                low = high
-        found = chain.verify_chain(rows(), start_hash=start)
-        if found:
-            return {'ok': False, 'checked': checked[0], 'record_id': found.record_id,
-                    'message_zh': found.message_zh, 'message_en': found.message_en}
-        return {'ok': True, 'checked': checked[0],
-                'message_zh': '全部 %d 条记录与哈希链一致' % checked[0],
-                'message_en': 'all %d records match their chain' % checked[0]}
+        found = self.env['env.gate.passage'].sudo()._chain_check(
+            company, until_seq=last, after=(first - 1, row[0] if row else chain.GENESIS))
+        checked = found['checked']
+        if found['break']:
+            return {'ok': False, 'checked': checked, 'record_id': found['broken_id'],
+                    'message_zh': found['break'].message_zh,
+                    'message_en': found['break'].message_en}
+        return {'ok': True, 'checked': checked,
+                'message_zh': '全部 %d 条记录与哈希链一致' % checked,
+                'message_en': 'all %d records match their chain' % checked}
 
     def _render_pdf(self, summary):
         """The summary through wkhtmltopdf. Not render_qweb_pdf: that one commits the
@@ -446,13 +435,13 @@ class _Job(object):
         self.export, self.env, self.cr = export, export.env, export.env.cr
         self.workdir, self.tz, self.enterprise, self.ledgers = workdir, tz, enterprise, ledgers
         self.zip_path = os.path.join(workdir, 'package.zip')
+        # level 1: the JSON Lines of a month are hundreds of MB; level 6 triples the time
         self.package = zipfile.ZipFile(self.zip_path, 'w', zipfile.ZIP_DEFLATED,
-                                       allowZip64=True)
+                                       allowZip64=True, compresslevel=1)
         self.entries, self.errors, self.missing = [], [], []
         self.counts = dict.fromkeys(ledgers, 0)
         self.picture_count = 0
         self.book = self.sheet = None
-        self.row = 0
         self._done, self._total, self._last_progress = 0, 1, 0.0
 
     # -- files --
@@ -462,8 +451,8 @@ class _Job(object):
                               compress_type=compress)
         self.entries.append(pkg.digest_bytes(name, data))
 
-    def add_file(self, name, path):
-        self.package.write(path, name)
+    def add_file(self, name, path, compress=zipfile.ZIP_DEFLATED):
+        self.package.write(path, name, compress_type=compress)
         self.entries.append(pkg.digest_file(name, path))
 
     def _zip_time(self):
@@ -486,32 +475,38 @@ class _Job(object):
         passage_ids = self._passage_ids() if 'passage' in self.ledgers else []
         self._total = len(passage_ids) + 1
         if export.include_xlsx:
-            import xlsxwriter
             self.xlsx_path = os.path.join(self.workdir, pkg.XLSX)
-            self.book = xlsxwriter.Workbook(self.xlsx_path, {
-                'constant_memory': True, 'tmpdir': self.workdir,
-                'strings_to_numbers': False, 'strings_to_formulas': False,
-                'strings_to_urls': False})
-            self.head = self.book.add_format({'bold': True, 'bg_color': '#DDEBF7',
-                                              'border': 1, 'text_wrap': True})
-            self.head_en = self.book.add_format({'italic': True, 'font_color': '#595959',
-                                                 'border': 1, 'text_wrap': True})
+            self.book = xlsx.Workbook(self.xlsx_path)
+        # a big month's passages go to worker processes first; the other ledgers are
+        # written while they work, the passage sheet (first among the tabs) last
+        workers = self._start_workers(passage_ids) \
+            if len(passage_ids) >= PARALLEL_FROM else None
         for ledger in self.ledgers:
-            self._open(ledger)
             if ledger == 'passage':
-                self._passages(passage_ids)
-            elif ledger in ('vehicle', 'in_plant_vehicle', 'machinery'):
+                continue
+            self._open(ledger)
+            if ledger in ('vehicle', 'in_plant_vehicle', 'machinery'):
                 self._register(ledger)
             elif ledger == 'weighing':
                 self._weighings()
             else:
                 self._corrections()
             self._close(ledger)
+        if 'passage' in self.ledgers:
+            self._open('passage', position=0)
+            parts = self._finish_workers(workers) if workers is not None \
+                else [self._passages_here(passage_ids)]
+            for part in parts:
+                self._add_part(part)
+            self._close('passage')
+            if self.export.include_pictures:
+                for start in range(0, len(passage_ids), CHUNK):
+                    self._pictures(passage_ids[start:start + CHUNK])
         if self.book is not None:
             self.book.close()
-            self.add_file(pkg.XLSX, self.xlsx_path)
+            self.add_file(pkg.XLSX, self.xlsx_path, zipfile.ZIP_STORED)   # a ZIP already
 
-    def _open(self, ledger):
+    def _open(self, ledger, position=None):
         sheet = pkg.SHEETS[ledger]
         self.json = None
         if self.export.include_json and ledger in pkg.CANONICAL:
@@ -519,15 +514,10 @@ class _Job(object):
             self.json = open(self.json_path, 'wb')
         if self.book is None:
             return
-        self.sheet = self.book.add_worksheet(sheet.name)
-        # constant_memory: a row is flushed once the next one is started, so row by row
-        for number, column in enumerate(sheet.columns):
-            self.sheet.set_column(number, number, column.width)
-            self.sheet.write_string(0, number, column.zh, self.head)
-        for number, column in enumerate(sheet.columns):
-            self.sheet.write_string(1, number, column.en, self.head_en)
-        self.sheet.freeze_panes(2, 0)
-        self.row = 2
+        self.sheet = self.book.add_sheet(
+            sheet.name, widths=[column.width for column in sheet.columns],
+            headers=[[column.zh for column in sheet.columns],
+                     [column.en for column in sheet.columns]], position=position)
 
     def _close(self, ledger):
         if self.json is not None:
@@ -540,13 +530,8 @@ class _Job(object):
             self.json.write(pkg.json_line(record))
         if self.sheet is None:
             return
-        for number, value in enumerate(pkg.sheet_row(ledger, record, with_files)):
-            # strings always as strings: a plate or reason starting with '=' is no formula
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.sheet.write_number(self.row, number, value)
-            elif value != '':
-                self.sheet.write_string(self.row, number, str(value))
-        self.row += 1
+        # strings always as strings: a plate or reason starting with '=' is no formula
+        self.sheet.write_row(pkg.sheet_row(ledger, record, with_files))
 
     def _local(self, value):
         if not value:
@@ -563,80 +548,88 @@ class _Job(object):
                         + ' ORDER BY p.pass_time, p.id', params)
         return [row[0] for row in self.cr.fetchall()]
 
-    def _passage_values(self, ids):
-        """{id: values for canonical_passage} of these passages, in two queries: the same
-        values as env.gate.passage._upload_values (the upload path; a test holds them
-        equal) without the ORM's per-field cost, which at 180,000 passages is minutes."""
-        self.cr.execute("""
-            SELECT p.id, p.name, p.direction, p.pass_time, p.decision, p.plate_raw,
-                   p.plate_key, p.corrected_plate, p.plate_color, p.confidence, p.source,
-                   p.reason, p.lift_mode, p.manual_reason_kind, p.manual_reason,
-                   mp.name AS manual_user, p.emission_stage, p.fuel_type, p.vin,
-                   p.vehicle_type, p.use_nature, p.networked, p.fleet_name, p.category,
-                   p.clean, p.vehicle_id, p.quantity, c.name AS cargo_name, c.uom,
-                   e.name AS entry_name, x.name AS exit_name, p.flag_unregistered,
-                   p.flag_low_confidence, p.flag_no_entry, p.flag_unreadable,
-                   p.flag_bad_plate, p.reviewed, p.voided, p.chain_hash AS hash,
-                   p.create_date, p.picture_digests, l.barrier_no, l.code AS lane_code,
-                   g.code AS gate_code
-              FROM env_gate_passage p
-              JOIN env_gate_lane l ON l.id = p.lane_id
-              LEFT JOIN env_gate_gate g ON g.id = p.gate_id
-              LEFT JOIN env_gate_cargo c ON c.id = p.cargo_id
-              LEFT JOIN env_gate_passage e ON e.id = p.entry_id
-              LEFT JOIN env_gate_passage x ON x.id = p.exit_id
-              LEFT JOIN res_users mu ON mu.id = p.manual_user_id
-              LEFT JOIN res_partner mp ON mp.id = mu.partner_id
-             WHERE p.id = ANY(%s)""", (list(ids),))
-        values = {row['id']: row for row in self.cr.dictfetchall()}
-        wanted = {row['vehicle_id'] for row in values.values() if row['vehicle_id']}
-        missing = list(wanted - set(self.vehicles))
-        if missing:
-            self.cr.execute("""
-                SELECT id, category, plate, plate_color, vin, vehicle_type, registration_date,
-                       brand_model, engine_model, engine_maker, engine_no, fuel_type,
-                       emission_stage, use_nature, networked, fleet_name, owner
-                  FROM env_gate_vehicle WHERE id = ANY(%s)""", (missing,))
-            self.vehicles.update((row['id'], row) for row in self.cr.dictfetchall())
-        for row in values.values():
-            row['vehicle'] = self.vehicles.get(row['vehicle_id'])
-        return values
+    def _part_paths(self, number):
+        sheet = os.path.join(self.workdir, 'passages-%d.xml' % number) \
+            if self.book is not None else None
+        json_path = os.path.join(self.workdir, 'passages-%d.jsonl' % number) \
+            if self.export.include_json else None
+        return sheet, json_path
 
-    def _passages(self, ids):
-        with_files = self.export.include_pictures
-        self.vehicles = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            values = self._passage_values(chunk)
-            records = {}
-            for pid in chunk:
-                try:
-                    record = canonical.build('passage', values[pid], enterprise=self.enterprise,
-                                             tz=self.tz)
-                except Hj1321Error as exc:
-                    self.errors.append({'ledger': 'passage', 'id': pid,
-                                        'serial': values[pid].get('name'),
-                                        'code': exc.code, 'message': exc.message_en})
-                    continue
-                records[pid] = record
-                self._write('passage', record, with_files)
-            if with_files:
-                self._pictures(records)
-            self._progress(len(chunk))
+    def _passages_here(self, ids):
+        """The passages in this process (a small export): the same rows as the workers'."""
+        sheet_path, json_path = self._part_paths(0)
+        sheet_out = open(sheet_path, 'wb') if sheet_path else None
+        json_out = open(json_path, 'wb') if json_path else None
+        try:
+            count, errors = audit_rows.write_passages(
+                self.cr, ids, 3, self.enterprise, self.tz, self.export.include_pictures,
+                sheet_out, json_out, progress=self._progress)
+        finally:
+            for handle in (sheet_out, json_out):
+                if handle is not None:
+                    handle.close()
+        return {'count': count, 'errors': errors, 'sheet': sheet_path, 'json': json_path}
 
-    def _pictures(self, records):
-        """Copy the chunk's passage pictures from the file store into pictures/."""
-        if not records:
+    def _start_workers(self, ids):
+        """Two processes (python -m audit_worker) for the two halves of `ids`, each on a
+        read-only connection of its own."""
+        _db, dsn = odoo.sql_db.connection_info_for(self.cr.dbname)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [ADDON_DIR] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+        half = (len(ids) + 1) // 2
+        workers = []
+        for number, (first, part) in enumerate(((0, ids[:half]), (half, ids[half:])), 1):
+            sheet_path, json_path = self._part_paths(number)
+            job = {'dsn': dsn, 'ids': part, 'first_row': 3 + first,
+                   'enterprise': self.enterprise, 'tz': self.tz.zone,
+                   'with_files': self.export.include_pictures,
+                   'sheet_path': sheet_path, 'json_path': json_path}
+            process = subprocess.Popen(
+                [sys.executable, '-m', 'audit_worker'], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ADDON_DIR)
+            # the job (and the database password in it) goes through a pipe, never argv
+            process.stdin.write(json.dumps(job).encode('utf-8'))
+            process.stdin.close()
+            workers.append((process, len(part), sheet_path, json_path))
+        return workers
+
+    def _finish_workers(self, workers):
+        parts = []
+        for process, size, sheet_path, json_path in workers:
+            out = process.stdout.read()
+            err = process.stderr.read()
+            if process.wait() != 0:
+                raise UserError(_('A passage worker failed: %s')
+                                % err.decode('utf-8', 'replace')[-2000:])
+            result = json.loads(out.decode('utf-8'))
+            parts.append({'count': result['count'], 'errors': result['errors'],
+                          'sheet': sheet_path, 'json': json_path})
+            self._progress(size)
+        return parts
+
+    def _add_part(self, part):
+        self.counts['passage'] += part['count']
+        self.errors.extend(part['errors'])
+        if part['sheet'] and self.sheet is not None:
+            with open(part['sheet'], 'rb') as source:
+                self.sheet.write_rows_xml(source, part['count'])
+        if part['json'] and self.json is not None:
+            with open(part['json'], 'rb') as source:
+                shutil.copyfileobj(source, self.json, 1 << 20)
+
+    def _pictures(self, ids):
+        """Copy these passages' pictures from the file store into pictures/."""
+        if not ids:
             return
         Attachment = self.env['ir.attachment']
         self.cr.execute("""
-            SELECT res_id, res_field, store_fname, db_datas, mimetype FROM ir_attachment
-             WHERE res_model = 'env.gate.passage' AND res_id = ANY(%s)
-               AND res_field = ANY(%s) ORDER BY res_id, res_field""",
-                        (list(records), PICTURE_FIELDS))
-        for res_id, field, store_fname, db_datas, mimetype in self.cr.fetchall():
-            name = pkg.picture_name(records[res_id]['serial'], field[len('picture_'):],
-                                    mimetype)
+            SELECT p.name, a.res_field, a.store_fname, a.db_datas, a.mimetype
+              FROM ir_attachment a JOIN env_gate_passage p ON p.id = a.res_id
+             WHERE a.res_model = 'env.gate.passage' AND a.res_id = ANY(%s)
+               AND a.res_field = ANY(%s) ORDER BY p.pass_time, p.id, a.res_field""",
+                        (list(ids), PICTURE_FIELDS))
+        for serial, field, store_fname, db_datas, mimetype in self.cr.fetchall():
+            name = pkg.picture_name(serial, field[len('picture_'):], mimetype)
             try:
                 if store_fname:
                     with open(Attachment._full_path(store_fname), 'rb') as handle:

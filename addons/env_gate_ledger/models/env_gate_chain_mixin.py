@@ -217,9 +217,10 @@ class EnvGateChainMixin(models.AbstractModel):
         return (anchor.chain_seq, anchor.chain_hash) if anchor else (0, chain.GENESIS)
 
     @api.model
-    def _chain_check(self, company_id, until_seq=None, itersize=5000):
+    def _chain_check(self, company_id, until_seq=None, itersize=5000, after=None):
         """Walk one company's chain with plain SQL, from the newest anchor, in chain order
-        (up to `until_seq` when given). Returns a dict: checked (records read), start_seq,
+        (up to `until_seq` when given; from the record after `after` = (chain position,
+        its stored hash) when given: a stretch of the chain, as the audit export checks). Returns a dict: checked (records read), start_seq,
         break (a chain.ChainBreak or None), broken_id, broken_seq, last_seq, last_hash.
 
         The ORM walk costs ~1 ms a record (845 records/s, bench/README.md); this reads the
@@ -227,7 +228,7 @@ class EnvGateChainMixin(models.AbstractModel):
         (so it sees what the transaction sees) and hashes the values as they come.
         Records with no chain position (inserted behind the ORM's back) break it too.
         """
-        start_seq, start_hash = self._chain_start(company_id)
+        start_seq, start_hash = after or self._chain_start(company_id)
         names = list(self._chain_fields)
         converters = [self._chain_sql_converter(name) for name in names]
         query = ('SELECT id, chain_seq, chain_prev, chain_hash, %s FROM "%s" '
