@@ -159,6 +159,11 @@ def _times(values, key, tz, required=True):
 
 
 _LOCAL = '%04d-%02d-%02d %02d:%02d:%02d'     # TIME_FORMAT
+
+
+def local_time(value, tz=CST):
+    """The plant's local 'yyyy-MM-dd HH:mm:ss' of a UTC time (as _utc takes it), or None."""
+    return _times({'time': value}, 'time', tz, required=False)[0]
 _UTC = '%04d-%02d-%02dT%02d:%02d:%02dZ'
 
 

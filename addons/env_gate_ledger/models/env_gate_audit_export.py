@@ -32,6 +32,7 @@ from odoo.exceptions import UserError
 from ..hj1321 import audit_package as pkg, audit_rows, canonical, chain, codes, xlsx
 from ..hj1321.errors import Hj1321Error
 from .common import bilingual
+from .env_gate_upload_sources import stored_values
 
 _logger = logging.getLogger(__name__)
 
@@ -534,11 +535,7 @@ class _Job(object):
         self.sheet.write_row(pkg.sheet_row(ledger, record, with_files))
 
     def _local(self, value):
-        if not value:
-            return None
-        when = fields.Datetime.from_string(value)
-        return when.replace(tzinfo=datetime.timezone.utc).astimezone(self.tz).strftime(
-            canonical.TIME_FORMAT)
+        return canonical.local_time(value, self.tz)
 
     # -- ledgers --
 
@@ -653,7 +650,7 @@ class _Job(object):
         ids = Model.search(domain + [('company_id', '=', self.export.company_id.id)]).ids
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            values = Model.browse(chunk)._upload_values(False)
+            values = stored_values(Model, chunk)
             for rid in chunk:
                 try:
                     record = canonical.build(ledger, values[rid], enterprise=self.enterprise)

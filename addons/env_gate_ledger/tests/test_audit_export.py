@@ -15,6 +15,7 @@ from unittest import mock
 
 from ..hj1321 import audit_package as pkg, audit_rows, canonical
 from ..models import env_gate_audit_export
+from ..models.env_gate_upload_sources import stored_values
 
 
 def _rewrite(data, name, content):
@@ -157,6 +158,20 @@ class TestAuditExport(SavepointCase):
             self.assertEqual(
                 canonical.build('passage', mine[pid], enterprise=enterprise, tz=tz),
                 canonical.build('passage', theirs[pid], enterprise=enterprise, tz=tz))
+
+    def test_register_values_by_sql_make_the_records_the_orm_makes(self):
+        enterprise = {'code': self.company.env_gate_enterprise_code, 'name': self.company.name}
+        for model, ledger, domain in (
+                ('env.gate.vehicle', 'vehicle', [('category', '=', 'transport')]),
+                ('env.gate.vehicle', 'in_plant_vehicle', [('category', '=', 'in_plant')]),
+                ('env.gate.machinery', 'machinery', [])):
+            records = self.env[model].search(domain, limit=30)
+            self.assertTrue(records, model)
+            mine = stored_values(self.env[model], records.ids)
+            theirs = records._upload_values(False)
+            for rid in records.ids:
+                self.assertEqual(canonical.build(ledger, mine[rid], enterprise=enterprise),
+                                 canonical.build(ledger, theirs[rid], enterprise=enterprise))
 
     def test_worker_processes_write_what_the_job_writes(self):
         """A big month's passages are built by two worker processes on connections of their
