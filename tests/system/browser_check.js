@@ -163,7 +163,15 @@ function track(page) {
     });
     page.on('requestfinished', async (r) => {
         if (!ownRequest(r.url())) return;
-        const response = await r.response();
+        let response;
+        try {
+            response = await r.response();
+        } catch (error) {
+            // the page was closed (after its screenshot) while a request was finishing:
+            // nothing left to check on it, and no reason to end the whole run
+            tracker.inflight.delete(r);
+            return;
+        }
         const status = response ? response.status() : 0;
         // 3xx: the login's redirect and the browser cache's 304 are normal answers
         if (status >= 400 || status === 0) {
