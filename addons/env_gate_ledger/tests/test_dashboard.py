@@ -8,7 +8,7 @@ from odoo.exceptions import UserError
 
 from ..models.env_gate_dashboard import EnvGateDashboard
 from ..models.env_gate_lane import hash_token
-from .common import PLATE, PLATE_2, GateCase, call_api
+from .common import PLATE_2, GateCase, call_api
 
 PLATE_3 = '琼A8K321'          # registered, China IV: read with low confidence
 REFUSED_PLATE = '琼B11111'
