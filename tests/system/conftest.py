@@ -43,11 +43,24 @@ def _require_env():
         pytest.fail('run the system tests through ./test.sh (missing %s)' % ', '.join(missing))
 
 
+def _wait_for_log(path, offset, text, process, deadline):
+    """True once `text` is in the log file after `offset`; False when the process ended or
+    the deadline passed."""
+    while time.time() < deadline and process.poll() is None:
+        with open(path, 'rb') as handle:
+            handle.seek(offset)
+            if text in handle.read():
+                return True
+        time.sleep(0.2)
+    return False
+
+
 def start_erp(db, port, log_path, ready='/web/login', timeout=120):
     """A real Odoo serving `db` on 127.0.0.1:port, once `ready` answers (see wait_ready)."""
     _require_env()
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     log = open(log_path, 'ab')
+    offset = log.tell()         # the log is appended to by every start of this server
     # the web client's stylesheets need the lessc that scripts/lib.sh installs, whoever runs us
     env = dict(os.environ, PATH=os.pathsep.join(
         [os.path.join(ROOT, '.state', 'node', 'node_modules', '.bin'), os.environ.get('PATH', '')]))
@@ -67,6 +80,11 @@ def start_erp(db, port, log_path, ready='/web/login', timeout=120):
         check = lambda: requests.post(server.url + '/env_gate/api/v1/events', data=b'{}',  # noqa: E731
                                       timeout=30).status_code == 401
     deadline = time.time() + timeout
+    # With -d, Odoo 11 loads the database's registry at start-up while its HTTP server already
+    # takes requests, and a request in that window loads a second registry alongside (it
+    # once failed with "Model ... does not exist in registry"): nothing is asked before the
+    # start-up load has logged "Modules loaded.".
+    _wait_for_log(log_path, offset, b'Modules loaded.', process, deadline)
     while time.time() < deadline:
         if process.poll() is not None:
             pytest.fail('Odoo exited early; see %s' % log_path)
