@@ -525,14 +525,14 @@ class _Job(object):
             self.json.close()
             self.add_file(pkg.json_name(ledger), self.json_path)
 
-    def _write(self, ledger, record, with_files=True):
+    def _write(self, ledger, record):
+        """One record of a register, ticket or correction sheet (passages are written in
+        parts, see _add_part); the JSON file is open only for canonical ledgers."""
         self.counts[ledger] += 1
-        if self.json is not None and record.get('kind') in canonical.KINDS:
+        if self.json is not None:
             self.json.write(pkg.json_line(record))
-        if self.sheet is None:
-            return
-        # strings always as strings: a plate or reason starting with '=' is no formula
-        self.sheet.write_row(pkg.sheet_row(ledger, record, with_files))
+        if self.sheet is not None:
+            self.sheet.write_row(pkg.sheet_row(ledger, record))
 
     def _local(self, value):
         return canonical.local_time(value, self.tz)
